@@ -1,0 +1,26 @@
+"""Pin container images to digests in CDK for Terraform programs (cdktf or its fork cdktn).
+
+- `pin(image)`: the `repo@sha256:...` string, resolved at synth.
+- `DigestImage(scope, id, image=...)`: a construct with `.digest` and `.repo_digest`.
+- `RegistryDigest(scope, id, image=...)`: resolved by Terraform at plan time instead.
+- `PinImages()`: an aspect that pins every known image attribute across a stack.
+
+Thin by design: references are parsed and resolved by `image_digest`, never here.
+"""
+
+from cdktf_digest.aspect import PinImages
+from cdktf_digest.digest_image import DigestImage
+from cdktf_digest.errors import PinError, UnresolvedTokenError
+from cdktf_digest.image_paths import IMAGE_PATHS
+from cdktf_digest.pin import pin
+from cdktf_digest.registry_digest import RegistryDigest
+
+__all__ = [
+    "IMAGE_PATHS",
+    "DigestImage",
+    "PinError",
+    "PinImages",
+    "RegistryDigest",
+    "UnresolvedTokenError",
+    "pin",
+]

@@ -1,0 +1,65 @@
+"""Resolve container image references to immutable content digests.
+
+    >>> import image_digest
+    >>> image_digest.resolve("nginx:1.25").repo_digest      # doctest: +SKIP
+    'nginx@sha256:...'
+
+`parse` is pure; `resolve` is the one-liner; `Resolver` is the configured, reusable form
+(credentials, TLS, concurrency, lock file, outage policy). Nothing here imports an IaC SDK.
+"""
+
+from image_digest.errors import (
+    AuthenticationError,
+    BatchResolutionError,
+    DigestError,
+    DigestMismatchError,
+    InvalidPlatformError,
+    InvalidReferenceError,
+    LockError,
+    NotFoundError,
+    PlatformNotFoundError,
+    RegistryError,
+    RepositoryNotFoundError,
+    TagNotFoundError,
+)
+from image_digest.keychain import Basic, IdentityToken, Keychain
+from image_digest.lockfile import DEFAULT_LOCK_NAME, LockFile
+from image_digest.reference import Reference, has_digest, parse
+from image_digest.resolved import ResolvedImage
+from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver, resolve
+from image_digest.selection import needs_resolution
+from image_digest.transport import TransportOptions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_LOCK_NAME",
+    "LOCK_ENV",
+    "MODES",
+    "MODE_ENV",
+    "AuthenticationError",
+    "Basic",
+    "BatchResolutionError",
+    "DigestError",
+    "DigestMismatchError",
+    "IdentityToken",
+    "InvalidPlatformError",
+    "InvalidReferenceError",
+    "Keychain",
+    "LockError",
+    "LockFile",
+    "NotFoundError",
+    "PlatformNotFoundError",
+    "Reference",
+    "RegistryError",
+    "RepositoryNotFoundError",
+    "ResolvedImage",
+    "Resolver",
+    "TagNotFoundError",
+    "TransportOptions",
+    "__version__",
+    "has_digest",
+    "needs_resolution",
+    "parse",
+    "resolve",
+]

@@ -1,0 +1,100 @@
+"""One exception hierarchy for everything that can go wrong while pinning an image.
+
+Every message names the reference (and the registry where one was contacted), says what was
+tried and what the user can do. No message ever contains a credential: callers build messages
+from references, hosts, status codes and registry error codes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def shorten(text: str, limit: int = 200) -> str:
+    """Keep error messages readable when the input is huge (fuzzed or pasted by mistake)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]}...({len(text)} characters)...{text[-20:]}"
+
+
+class DigestError(Exception):
+    """Base class: an image reference could not be turned into a digest."""
+
+    def __init__(self, message: str, *, reference: str | None = None, registry: str | None = None):
+        super().__init__(message)
+        self.reference = reference
+        self.registry = registry
+
+
+class InvalidReferenceError(DigestError, ValueError):
+    """The input is not a valid image reference; `rule` names the grammar rule it broke."""
+
+    def __init__(self, reference: str, rule: str):
+        super().__init__(
+            f"invalid image reference {shorten(reference)!r}: {rule}", reference=reference
+        )
+        self.rule = rule
+
+
+class InvalidPlatformError(DigestError, ValueError):
+    """A platform string is not `os/arch[/variant]`."""
+
+
+class AuthenticationError(DigestError):
+    """The registry refused our credentials (or we had none and it wants some)."""
+
+
+class NotFoundError(DigestError):
+    """The registry answered, but the image is not there."""
+
+
+class RepositoryNotFoundError(NotFoundError):
+    """The repository does not exist (or is invisible to these credentials)."""
+
+
+class TagNotFoundError(NotFoundError):
+    """The repository exists but the tag (or digest) does not."""
+
+
+class PlatformNotFoundError(NotFoundError):
+    """The image is an index that has no manifest for the requested platform."""
+
+
+class RegistryError(DigestError):
+    """The registry failed, misbehaved or was unreachable.
+
+    `status` is the last HTTP status (None for connection-level failures); `code` is the
+    registry's own error code from the distribution error body, when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reference: str | None = None,
+        registry: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, reference=reference, registry=registry)
+        self.status = status
+        self.code = code
+
+
+class DigestMismatchError(RegistryError):
+    """The registry's digest header and the manifest body it served disagree."""
+
+
+class LockError(DigestError):
+    """The lock file is unreadable, corrupt, foreign, or lacks a reference in locked mode."""
+
+
+class BatchResolutionError(DigestError):
+    """Some references in a batch failed; `errors` has each one's cause, `results` the rest."""
+
+    def __init__(self, errors: Mapping[str, DigestError], results: Mapping[str, object]):
+        lines = [f"{len(errors)} of {len(errors) + len(results)} image references failed:"]
+        lines += [f"  {ref}: {err}" for ref, err in errors.items()]
+        super().__init__("\n".join(lines))
+        self.errors = dict(errors)
+        self.results = dict(results)

@@ -1,0 +1,127 @@
+"""Credentials from the docker CLI's config file (`DOCKER_CONFIG` or `~/.docker/config.json`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from image_digest.errors import AuthenticationError
+from image_digest.keychain.credentials import Basic, Credential, IdentityToken
+from image_digest.keychain.helper import helper_credentials
+
+DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/"
+_DOCKER_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+
+def default_config_path() -> Path:
+    """Where the docker CLI would read its config from, honouring `DOCKER_CONFIG`."""
+    directory = os.environ.get("DOCKER_CONFIG")
+    base = Path(directory) if directory else Path.home() / ".docker"
+    return base / "config.json"
+
+
+class DockerConfigKeychain:
+    """Reads `credHelpers`, `auths` and `credsStore`, in that order, like the docker CLI.
+
+    The file is read once, on first use, so a resolver sees one consistent view.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None):
+        self._path = Path(path) if path is not None else None
+        self._config: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        return self._path if self._path is not None else default_config_path()
+
+    def credentials_for(self, registry: str) -> Credential | None:
+        config = self._load()
+        keys = _candidate_keys(registry)
+        helpers = config.get("credHelpers")
+        if isinstance(helpers, dict):
+            for key in keys:
+                helper = helpers.get(key)
+                if isinstance(helper, str) and helper:
+                    return helper_credentials(helper, _server_url(registry), registry=registry)
+        auths = config.get("auths")
+        if isinstance(auths, dict):
+            entries = {_strip_key(k): v for k, v in auths.items() if isinstance(v, dict)}
+            for key in keys:
+                entry = entries.get(key)
+                credential = _entry_credentials(entry, registry, self.path) if entry else None
+                if credential is not None:
+                    return credential
+        store = config.get("credsStore")
+        if isinstance(store, str) and store:
+            return helper_credentials(store, _server_url(registry), registry=registry)
+        return None
+
+    def _load(self) -> dict[str, Any]:
+        with self._lock:
+            if self._config is None:
+                self._config = _read_config(self.path)
+            return self._config
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise AuthenticationError(f"cannot read docker config {path}: {exc.strerror}") from None
+    try:
+        config = json.loads(text)
+    except ValueError as exc:
+        raise AuthenticationError(
+            f"docker config {path} is not valid JSON (line {getattr(exc, 'lineno', '?')}): fix "
+            "or remove it, or point DOCKER_CONFIG at another directory"
+        ) from None
+    if not isinstance(config, dict):
+        raise AuthenticationError(f"docker config {path} must hold a JSON object")
+    return config
+
+
+def _entry_credentials(entry: dict[str, Any], registry: str, path: Path) -> Credential | None:
+    token = entry.get("identitytoken")
+    if isinstance(token, str) and token:
+        return IdentityToken(token)
+    encoded = entry.get("auth")
+    if isinstance(encoded, str) and encoded:
+        try:
+            decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+        username, sep, password = decoded.partition(":")
+        if not sep:
+            raise AuthenticationError(
+                f"docker config {path}: the 'auth' entry for {registry} is not base64 of "
+                "'username:password'",
+                registry=registry,
+            )
+        return Basic(username, password)
+    plain_user, plain_password = entry.get("username"), entry.get("password")
+    if isinstance(plain_user, str) and isinstance(plain_password, str) and plain_user:
+        return Basic(plain_user, plain_password)
+    return None
+
+
+def _candidate_keys(registry: str) -> list[str]:
+    if registry in _DOCKER_HUB_ALIASES:
+        return ["index.docker.io", "docker.io", "registry-1.docker.io"]
+    return [registry]
+
+
+def _strip_key(key: str) -> str:
+    """`https://host/v1/` and `host` name the same registry in `auths`."""
+    return key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
+
+
+def _server_url(registry: str) -> str:
+    return DOCKER_HUB_SERVER_URL if registry in _DOCKER_HUB_ALIASES else registry

@@ -1,0 +1,61 @@
+"""Run a docker credential helper (`docker-credential-<name> get`) by its stdin/stdout protocol."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+from image_digest.errors import AuthenticationError
+from image_digest.keychain.credentials import Basic, Credential, IdentityToken
+
+HELPER_TIMEOUT_SECONDS = 30.0
+_NOT_FOUND_MARKER = "credentials not found"
+
+
+def helper_credentials(helper: str, server_url: str, *, registry: str) -> Credential | None:
+    """Ask `docker-credential-<helper>` for `server_url`; None when it has no entry.
+
+    Errors name the helper and the registry, never the helper's output (it may hold a secret).
+    """
+    program = f"docker-credential-{helper}"
+    path = shutil.which(program)
+    if path is None:
+        raise AuthenticationError(
+            f"docker config names credential helper {program!r} for {registry}, but it is not on "
+            "PATH: install it, or remove it from credHelpers/credsStore in your docker config",
+            registry=registry,
+        )
+    try:
+        done = subprocess.run(
+            [path, "get"],
+            input=server_url.encode(),
+            capture_output=True,
+            timeout=HELPER_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise AuthenticationError(
+            f"credential helper {program} did not answer for {registry} within "
+            f"{HELPER_TIMEOUT_SECONDS:.0f} s",
+            registry=registry,
+        ) from None
+    if done.returncode != 0:
+        if _NOT_FOUND_MARKER in (done.stdout + done.stderr).decode(errors="replace").lower():
+            return None
+        raise AuthenticationError(
+            f"credential helper {program} failed for {registry} with exit code {done.returncode}",
+            registry=registry,
+        )
+    try:
+        answer = json.loads(done.stdout)
+        username, secret = answer["Username"], answer["Secret"]
+    except (ValueError, KeyError, TypeError):
+        raise AuthenticationError(
+            f"credential helper {program} returned an answer for {registry} that is not the "
+            'JSON object {"Username": ..., "Secret": ...} the protocol requires',
+            registry=registry,
+        ) from None
+    if not isinstance(username, str) or not isinstance(secret, str) or not secret:
+        return None
+    return IdentityToken(secret) if username == "<token>" else Basic(username, secret)

@@ -1,0 +1,323 @@
+"""Manifest and blob operations of the OCI distribution API, over a `RegistryTransport`.
+
+The digest of a tag comes from `HEAD /v2/<repo>/manifests/<tag>` (`Docker-Content-Digest`).
+When the registry refuses HEAD or omits the header, we GET the manifest and hash it ourselves;
+when it sends both, they must agree. Every digest is validated, every body is size-capped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from image_digest.errors import (
+    AuthenticationError,
+    DigestError,
+    DigestMismatchError,
+    InvalidReferenceError,
+    RegistryError,
+    RepositoryNotFoundError,
+    TagNotFoundError,
+)
+from image_digest.mediatypes import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
+from image_digest.reference import validate_digest
+from image_digest.transport import Deadline, RegistryTransport
+
+_HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_FALLBACK_TO_GET = frozenset({400, 404, 405, 406, 415, 501})
+_MAX_ERROR_BODY = 65_536
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    """What a registry says about one manifest."""
+
+    digest: str
+    media_type: str | None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest body whose digest we have checked."""
+
+    descriptor: Descriptor
+    body: bytes
+
+    def json(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.body)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise RegistryError(
+                f"manifest {self.descriptor.digest} is not a JSON object",
+                status=None,
+            )
+        return value
+
+
+class RegistryClient:
+    """Manifest and blob reads for one registry."""
+
+    def __init__(self, transport: RegistryTransport):
+        self.transport = transport
+        self.registry = transport.registry
+
+    def descriptor(
+        self, reference: str, repository: str, identifier: str, deadline: Deadline
+    ) -> tuple[Descriptor, Manifest | None]:
+        """The digest `identifier` (a tag) points at; the body too if we had to GET it."""
+        path = f"/v2/{repository}/manifests/{identifier}"
+        response = self.transport.request(
+            "HEAD",
+            repository,
+            path,
+            headers={"Accept": MANIFEST_ACCEPT},
+            deadline=deadline,
+            reference=reference,
+        )
+        with response:
+            if response.status_code == 200:
+                header = response.headers.get("Docker-Content-Digest")
+                if header:
+                    digest = self._checked_digest(header, reference)
+                    media_type = _media_type(response, reference, self.registry)
+                    return Descriptor(digest, media_type, _content_length(response)), None
+            elif response.status_code not in _FALLBACK_TO_GET:
+                raise self._status_error(response, reference, repository, identifier)
+        manifest = self.manifest(reference, repository, identifier, deadline)
+        return manifest.descriptor, manifest
+
+    def manifest(
+        self,
+        reference: str,
+        repository: str,
+        identifier: str,
+        deadline: Deadline,
+        expected_digest: str | None = None,
+    ) -> Manifest:
+        """GET a manifest, hash it, and check it against the header and `expected_digest`."""
+        path = f"/v2/{repository}/manifests/{identifier}"
+        response = self.transport.request(
+            "GET",
+            repository,
+            path,
+            headers={"Accept": MANIFEST_ACCEPT},
+            deadline=deadline,
+            reference=reference,
+        )
+        with response:
+            if response.status_code != 200:
+                raise self._status_error(response, reference, repository, identifier)
+            header = response.headers.get("Docker-Content-Digest")
+            header_digest = self._checked_digest(header, reference) if header else None
+            body = self._read_capped(response, reference, "manifest", deadline)
+            media_type = _media_type(response, reference, self.registry)
+        algorithm = (expected_digest or header_digest or "sha256:").split(":", 1)[0]
+        digest = f"{algorithm}:{_HASHES[algorithm](body).hexdigest()}"
+        for claimed, source in (
+            (header_digest, "Docker-Content-Digest header"),
+            (expected_digest, "requested digest"),
+        ):
+            if claimed is not None and claimed != digest:
+                raise DigestMismatchError(
+                    f"registry {self.registry} served a manifest for {reference} whose content "
+                    f"hashes to {digest}, but its {source} says {claimed}; refusing to pin a "
+                    "digest the content does not match",
+                    reference=reference,
+                    registry=self.registry,
+                )
+        if media_type is None:
+            media_type = _body_media_type(body)
+        return Manifest(Descriptor(digest, media_type, len(body)), body)
+
+    def blob(self, reference: str, repository: str, digest: str, deadline: Deadline) -> bytes:
+        """GET a small blob (an image config), verified against its digest."""
+        response = self.transport.request(
+            "GET",
+            repository,
+            f"/v2/{repository}/blobs/{digest}",
+            headers={},
+            deadline=deadline,
+            reference=reference,
+        )
+        with response:
+            if response.status_code != 200:
+                raise self._status_error(response, reference, repository, digest)
+            body = self._read_capped(response, reference, "config blob", deadline)
+        algorithm = digest.split(":", 1)[0]
+        actual = f"{algorithm}:{_HASHES[algorithm](body).hexdigest()}"
+        if actual != digest:
+            raise DigestMismatchError(
+                f"registry {self.registry} served blob {digest} for {reference} whose content "
+                f"hashes to {actual}",
+                reference=reference,
+                registry=self.registry,
+            )
+        return body
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _checked_digest(self, value: str, reference: str) -> str:
+        try:
+            return validate_digest(value.strip())
+        except InvalidReferenceError:
+            raise RegistryError(
+                f"registry {self.registry} sent a malformed Docker-Content-Digest "
+                f"{value[:80]!r} for {reference}; expected 'sha256:' and 64 hex digits",
+                reference=reference,
+                registry=self.registry,
+            ) from None
+
+    def _read_capped(
+        self, response: requests.Response, reference: str, what: str, deadline: Deadline
+    ) -> bytes:
+        cap = self.transport.options.max_manifest_bytes
+        declared = _content_length(response)
+        if declared is not None and declared > cap:
+            raise self._too_large(reference, what, declared, cap)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_content(65_536):
+                size += len(chunk)
+                if size > cap:
+                    raise self._too_large(reference, what, size, cap)
+                if deadline.expired():
+                    raise RegistryError(
+                        f"registry {self.registry} sent the {what} for {reference} too slowly: "
+                        f"the total time bound of {deadline.seconds:g} s ran out",
+                        reference=reference,
+                        registry=self.registry,
+                    )
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise RegistryError(
+                f"registry {self.registry} broke off the {what} for {reference}: "
+                f"{type(exc).__name__}",
+                reference=reference,
+                registry=self.registry,
+            ) from None
+        body = b"".join(chunks)
+        if declared is not None and len(body) != declared:
+            raise RegistryError(
+                f"registry {self.registry} sent a truncated {what} for {reference} "
+                f"({len(body)} of {declared} bytes)",
+                reference=reference,
+                registry=self.registry,
+            )
+        return body
+
+    def _repository_exists(self, reference: str, repository: str) -> bool:
+        """Many registries say MANIFEST_UNKNOWN for a missing repository too; the tags list
+        tells them apart (asked only on this error path, never when resolving succeeds)."""
+        try:
+            response = self.transport.request(
+                "GET",
+                repository,
+                f"/v2/{repository}/tags/list?n=1",
+                headers={},
+                deadline=Deadline(self.transport.options.connect_timeout * 2),
+                reference=reference,
+            )
+        except DigestError:
+            return True
+        with response:
+            if response.status_code != 404:
+                return True
+            code, _ = _error_body(response)
+            return code != "NAME_UNKNOWN"
+
+    def _too_large(self, reference: str, what: str, size: int, cap: int) -> RegistryError:
+        return RegistryError(
+            f"registry {self.registry} sent a {what} for {reference} of at least {size} bytes, "
+            f"over the {cap}-byte limit (max_manifest_bytes)",
+            reference=reference,
+            registry=self.registry,
+        )
+
+    def _status_error(
+        self, response: requests.Response, reference: str, repository: str, identifier: str
+    ) -> DigestError:
+        status = response.status_code
+        code, message = _error_body(response)
+        detail = f" ({code}: {self.transport.redact(message)})" if code else ""
+        where = f"registry {self.registry}"
+        if status == 404 or code in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN"):
+            if code == "NAME_UNKNOWN" or not self._repository_exists(reference, repository):
+                return RepositoryNotFoundError(
+                    f"repository {repository} not found on {where} while resolving "
+                    f"{reference}{detail}",
+                    reference=reference,
+                    registry=self.registry,
+                )
+            return TagNotFoundError(
+                f"{identifier!s} not found in repository {repository} on {where} while "
+                f"resolving {reference}{detail}",
+                reference=reference,
+                registry=self.registry,
+            )
+        if status == 403:
+            return AuthenticationError(
+                f"{where} denied access to {repository} while resolving {reference} "
+                f"(HTTP 403){detail}; check that your credentials may pull it",
+                reference=reference,
+                registry=self.registry,
+            )
+        return RegistryError(
+            f"{where} answered HTTP {status} for {reference}{detail}",
+            reference=reference,
+            registry=self.registry,
+            status=status,
+            code=code,
+        )
+
+
+def _error_body(response: requests.Response) -> tuple[str | None, str]:
+    """The first (code, message) of a distribution error body, if there is one."""
+    try:
+        raw = response.raw.read(_MAX_ERROR_BODY, decode_content=True) if response.raw else b""
+        errors = json.loads(raw).get("errors") if raw else None
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        code, message = first.get("code"), first.get("message", "")
+    except (ValueError, AttributeError, TypeError, requests.RequestException, OSError):
+        return None, ""
+    if not isinstance(code, str):
+        return None, ""
+    return code[:64], str(message)[:200]
+
+
+def _content_length(response: requests.Response) -> int | None:
+    value = response.headers.get("Content-Length")
+    return int(value) if value and value.isdigit() else None
+
+
+def _media_type(response: requests.Response, reference: str, registry: str) -> str | None:
+    raw = response.headers.get("Content-Type")
+    if not raw:
+        return None
+    media_type = raw.split(";", 1)[0].strip().lower()
+    if media_type in ALL_MANIFEST_TYPES or media_type.endswith("+json"):
+        return media_type
+    if media_type == "application/json":
+        return None
+    raise RegistryError(
+        f"registry {registry} answered {reference} with Content-Type {media_type[:80]!r}, "
+        "which is not a manifest media type (is this really a registry, or a login page?)",
+        reference=reference,
+        registry=registry,
+    )
+
+
+def _body_media_type(body: bytes) -> str | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    media_type = value.get("mediaType") if isinstance(value, dict) else None
+    return media_type if isinstance(media_type, str) else None

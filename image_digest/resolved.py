@@ -1,0 +1,43 @@
+"""The result type every entry point returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Source = Literal["registry", "lock", "reference"]
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    """A reference pinned to content.
+
+    `reference` is the input as given; `repo_digest` is the user's own repository spelling plus
+    `@digest` (`nginx:1.25` -> `nginx@sha256:...`), ready to deploy. `source` says where the
+    digest came from: the registry, the lock file, or the reference itself (already pinned).
+    `warning` is set when the registry failed and the lock's entry was used instead.
+    """
+
+    reference: str
+    digest: str
+    repo_digest: str
+    media_type: str | None = None
+    platform: str | None = None
+    labels: Mapping[str, str] | None = field(default=None, compare=False)
+    source: Source = "registry"
+    warning: str | None = field(default=None, compare=False)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready fields (used by the CLI's --json and by IaC state)."""
+        data: dict[str, object] = {
+            "reference": self.reference,
+            "digest": self.digest,
+            "repo_digest": self.repo_digest,
+            "media_type": self.media_type,
+            "platform": self.platform,
+            "source": self.source,
+        }
+        if self.labels is not None:
+            data["labels"] = dict(self.labels)
+        return data

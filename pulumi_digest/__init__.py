@@ -1,0 +1,1 @@
+"""Pulumi adapters over the image_digest core."""
