@@ -1,0 +1,43 @@
+"""Errors that say which construct asked for the image, on top of the core's own message.
+
+A failed pin must stop synth: deploying the tag instead would defeat the point. Synth runs
+through jsii, which keeps only an exception's message, so the message carries everything:
+the construct path, the reference and the core's explanation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from image_digest import DigestError
+
+_TOKEN_ADVICE = (
+    "its value is only known to Terraform, after synth; to resolve it at plan time, "
+    "use cdktf_digest.RegistryDigest(scope, id, image=...) and deploy its .repo_digest"
+)
+
+
+class PinError(DigestError):
+    """Images used by constructs could not be pinned; `errors` maps each reference to its cause.
+
+    `uses` maps each failed reference to the construct paths (and attributes) that use it.
+    """
+
+    def __init__(self, errors: Mapping[str, Exception], uses: Mapping[str, Sequence[str]]):
+        lines = [
+            f"{where}: cannot pin {reference!r}: {type(err).__name__}: {err}"
+            for reference, err in errors.items()
+            for where in uses.get(reference, ("(unknown construct)",))
+        ]
+        super().__init__("\n".join(lines), reference=next(iter(errors), None))
+        self.errors = dict(errors)
+        self.uses = {reference: list(paths) for reference, paths in uses.items()}
+
+
+class UnresolvedTokenError(DigestError, ValueError):
+    """The image is a CDK token (e.g. another resource's attribute): synth cannot resolve it."""
+
+    def __init__(self, token: str, where: str | None = None):
+        place = f"{where}: " if where else ""
+        super().__init__(f"{place}image {token!r} is an unresolved CDK token; {_TOKEN_ADVICE}")
+        self.token = token
