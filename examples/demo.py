@@ -1,0 +1,72 @@
+"""The demo behind `bash scripts/demo.sh`: tags move, digests don't, and pins follow content.
+
+It starts a throw-away docker-registry on 127.0.0.1 (the same launcher the tests use), pushes
+deterministic images, and resolves them with the real `image-digest` CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+
+from tests.support.images import build_image
+from tests.support.registry import RegistryServer
+
+STEPS: list[Callable[[RegistryServer, str], None]] = []
+
+
+def step(function: Callable[[RegistryServer, str], None]) -> Callable[[RegistryServer, str], None]:
+    STEPS.append(function)
+    return function
+
+
+def say(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m", flush=True)
+
+
+def cli(*args: str) -> str:
+    command = [sys.executable, "-m", "image_digest", *args]
+    print("$ image-digest " + " ".join(args), flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"demo: image-digest exited with {done.returncode}")
+    return done.stdout
+
+
+@step
+def cli_pins_follow_content(registry: RegistryServer, ref: str) -> None:
+    say("push release 1 as :latest, then pin it")
+    registry.push("demo/app", "latest", build_image("release 1"))
+    first = cli("resolve", ref).split("\t")[1].strip()
+
+    say("push the very same content again: the pin does not move")
+    registry.push("demo/app", "latest", build_image("release 1"))
+    same = cli("resolve", ref).split("\t")[1].strip()
+    assert same == first, (same, first)
+
+    say("push release 2 to the same tag: the pin moves with the content")
+    registry.push("demo/app", "latest", build_image("release 2"))
+    second = cli("resolve", ref).split("\t")[1].strip()
+    assert second != first
+    print(f"\nbefore: {first}\nafter:  {second}")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as home:
+        os.environ.setdefault("DOCKER_CONFIG", home)
+        with RegistryServer("plain") as registry:
+            print(f"local registry on {registry.url}")
+            ref = f"{registry.host}/demo/app:latest"
+            for run in STEPS:
+                run(registry, ref)
+    say("done: registry stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

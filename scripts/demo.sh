@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job end to end on a local registry: push, pin, push again, see the pin move.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null
+exec .venv/bin/python -m examples.demo "$@"
