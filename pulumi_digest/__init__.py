@@ -1,1 +1,25 @@
-"""Pulumi adapters over the image_digest core."""
+"""Pulumi adapters over the image_digest core: deploy every image by digest, never by tag.
+
+Three ways, from smallest to widest:
+
+- `pin(image)`: an Output with `repo@sha256:...` for one image;
+- `DigestImage(name, image=...)`: a resource whose `digest` shows up in previews and state;
+- `pin_images()`: a stack transform that pins every known image field of every resource.
+"""
+
+from .errors import PinError
+from .image_fields import IMAGE_FIELDS
+from .pin import pin
+from .provider import DigestImageProvider
+from .resource import DigestImage
+from .transform import ImagePinner, pin_images
+
+__all__ = [
+    "IMAGE_FIELDS",
+    "DigestImage",
+    "DigestImageProvider",
+    "ImagePinner",
+    "PinError",
+    "pin",
+    "pin_images",
+]

@@ -1,0 +1,119 @@
+"""The dynamic provider behind `DigestImage`.
+
+The engine pickles an instance of this class into the resource's state (`__provider`) and
+runs it in a separate `python -m pulumi.dynamic` process. So it holds configuration only:
+the lock path, the mode and whether to read labels. No resolver, session, token or
+credential is ever captured; each call builds a fresh resolver, which finds credentials the
+same way the program would (docker config, credential helpers, Google ADC).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.runtime import rpc
+
+from image_digest import DigestError, ResolvedImage, Resolver
+
+from . import _engine_log
+
+#: The properties a DigestImage keeps in its state; the diff looks at nothing else.
+STATE_KEYS = ("image", "platform", "digest", "repo_digest", "labels")
+
+
+def _unknown(value: Any) -> bool:
+    return isinstance(value, str) and value == rpc.UNKNOWN
+
+
+def _state(image: str, platform: str | None, resolved: ResolvedImage) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "image": image,
+        "digest": resolved.digest,
+        "repo_digest": resolved.repo_digest,
+    }
+    if platform is not None:
+        state["platform"] = platform
+    if resolved.labels is not None:
+        state["labels"] = dict(resolved.labels)
+    return state
+
+
+def _identity(props: dict[str, Any]) -> str:
+    """A stable id: the image as written, plus the platform when one was asked for."""
+    platform = props.get("platform")
+    return f"{props['image']}#{platform}" if platform else str(props["image"])
+
+
+class DigestImageProvider(ResourceProvider):
+    """Resolves in `check` (so previews show real digests); diffs on the state keys only."""
+
+    # Nothing secret is captured, so the serialized provider need not be a secret.
+    serialize_as_secret_always = False
+
+    def __init__(
+        self, *, lock: str | None = None, mode: str | None = None, with_labels: bool = False
+    ) -> None:
+        super().__init__()
+        self.lock = lock
+        self.mode = mode
+        self.with_labels = with_labels
+
+    def _resolve(self, image: str, platform: str | None) -> ResolvedImage:
+        resolver = Resolver(lock=self.lock, mode=self.mode, with_labels=self.with_labels)
+        resolved = resolver.resolve(image, platform=platform)
+        if resolved.warning:
+            _engine_log.warn(f"DigestImage {image!r}: {resolved.warning}")
+        return resolved
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        image, platform = news.get("image"), news.get("platform")
+        inputs: dict[str, Any] = {"image": image}
+        if platform is not None:
+            inputs["platform"] = platform
+        if _unknown(image) or _unknown(platform):
+            return CheckResult(inputs, [])  # resolved on the run that knows the value
+        if not isinstance(image, str) or not image:
+            return CheckResult(inputs, [CheckFailure("image", "image must be a non-empty string")])
+        if platform is not None and not isinstance(platform, str):
+            return CheckResult(inputs, [CheckFailure("platform", "platform must be a string")])
+        try:
+            resolved = self._resolve(image, platform)
+        except DigestError as error:
+            return CheckResult(inputs, [CheckFailure("image", str(error))])
+        return CheckResult(_state(image, platform, resolved), [])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if any(_unknown(news.get(key)) for key in STATE_KEYS):
+            return DiffResult(changes=True, replaces=[], delete_before_replace=False)
+        changed = [key for key in STATE_KEYS if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def _outputs(self, props: dict[str, Any]) -> dict[str, Any]:
+        if "digest" not in props:  # check could not resolve (unknown input): do it now
+            return _state(
+                props["image"],
+                props.get("platform"),
+                self._resolve(props["image"], props.get("platform")),
+            )
+        return {key: props[key] for key in STATE_KEYS if key in props}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(_identity(props), self._outputs(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._outputs(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """`pulumi refresh`: ask the registry again, so a moved tag shows up as drift."""
+        image, platform = props["image"], props.get("platform")
+        state = _state(image, platform, self._resolve(image, platform))
+        return ReadResult(id_, state, dict(state))
