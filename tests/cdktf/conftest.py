@@ -17,9 +17,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("TF_CLI_CONFIG_FILE", os.devnull)
 os.environ.setdefault("CHECKPOINT_DISABLE", "1")
 
-from image_digest import Resolver  # noqa: E402
-from tests.cdktf.harness import FLAVORS, Cdk, TerraformWorkdir  # noqa: E402
-from tests.support.registry import RegistryServer, free_port, require_tools  # noqa: E402
+from image_digest import Resolver
+from tests.cdktf.harness import FLAVORS, Cdk, TerraformWorkdir
+from tests.support.registry import RegistryServer, free_port, require_tools
 
 
 @pytest.fixture(params=FLAVORS, scope="session")

@@ -1,4 +1,4 @@
-"""`DigestImage` in both frameworks: attributes, labels, lock modes, and failures that stop synth."""
+"""`DigestImage` in both frameworks: attributes, labels, lock modes, failures that stop synth."""
 
 from __future__ import annotations
 
