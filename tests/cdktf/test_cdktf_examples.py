@@ -1,0 +1,77 @@
+"""The examples synthesize as `cdktf synth` runs them (`python3 main.py`), on the local registry.
+
+Their images come from environment variables, pointed here at fresh pushes to the real
+registry; the docker example's providers cannot be downloaded here, so it is checked by synth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.cdktf.harness import resource
+from tests.support.images import build_image
+from tests.support.registry import RegistryServer
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def synth_example(name: str, stack: str, tmp_path: Path, **env: str) -> dict[str, Any]:
+    example = EXAMPLES / name
+    assert json.loads((example / "cdktf.json").read_text())["app"] == "python3 main.py"
+    done = subprocess.run(
+        [sys.executable, str(example / "main.py")],
+        cwd=tmp_path,
+        env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "out"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads((tmp_path / "out" / "stacks" / stack / "cdk.tf.json").read_text()))
+
+
+def test_cloudrun_example_deploys_the_image_by_digest(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    digest = registry.push(unique_repo, "latest", build_image("cloud run api"))
+    pinned = f"{registry.host}/{unique_repo}@{digest}"
+
+    synthesized = synth_example(
+        "cdktf-cloudrun", "cloudrun", tmp_path, APP_IMAGE=registry.reference(unique_repo)
+    )
+
+    service = resource(synthesized, "google_cloud_run_v2_service", "api")
+    assert service["template"]["containers"] == [
+        {"image": pinned, "ports": {"container_port": 8080}}
+    ]
+    assert synthesized["output"]["digest"]["value"] == digest
+    assert synthesized["terraform"]["required_providers"]["google"]["source"] == "hashicorp/google"
+
+
+def test_docker_example_pins_at_synth_and_at_plan_time(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    digest = registry.push(unique_repo, "web", build_image("docker web"))
+    worker = registry.reference(unique_repo, "worker")
+
+    synthesized = synth_example(
+        "cdktf-docker",
+        "docker",
+        tmp_path,
+        WEB_IMAGE=registry.reference(unique_repo, "web"),
+        WORKER_IMAGE=worker,
+    )
+
+    assert resource(synthesized, "docker_container", "web")["image"] == (
+        f"{registry.host}/{unique_repo}@{digest}"
+    )
+    assert resource(synthesized, "docker_container", "worker")["image"] == (
+        f"{registry.host}/{unique_repo}@${{data.docker_registry_image.worker-image.sha256_digest}}"
+    )
+    assert synthesized["data"]["docker_registry_image"]["worker-image"]["name"] == worker
