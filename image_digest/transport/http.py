@@ -8,6 +8,7 @@ request drops that token and tries once more with a fresh one, then fails.
 from __future__ import annotations
 
 import base64
+import contextlib
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -15,7 +16,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, ProtocolError
+from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError
 
 from image_digest.errors import AuthenticationError, RegistryError
 from image_digest.keychain.chain import Keychain
@@ -27,6 +28,8 @@ from image_digest.transport.retry import retry_policy
 from image_digest.transport.token import Token, TokenCache, fetch_token, pull_scope
 
 _UNSET: Any = object()
+_HOST_POOLS = 4
+_DRAIN_LIMIT = 65_536
 
 
 class RegistryTransport:
@@ -47,6 +50,8 @@ class RegistryTransport:
         self._session = _new_session(options)
         self._tokens = TokenCache()
         self._ping_lock = threading.Lock()
+        self._fetch_locks: dict[str, threading.Lock] = {}
+        self._fetch_locks_lock = threading.Lock()
         self._challenge: Challenge | None = _UNSET
         self._credential: Credential | None = _UNSET
         self._secrets: set[str] = set()
@@ -75,7 +80,7 @@ class RegistryTransport:
             response = self._send(method, url, all_headers, deadline, reference)
             if response.status_code != 401:
                 return response
-            response.close()
+            _release(response)
             fresh = parse_challenge(response.headers.get("WWW-Authenticate")) or challenge
             if challenge is None or attempt == 2:
                 if challenge is None and fresh is not None:
@@ -114,6 +119,7 @@ class RegistryTransport:
             if self._challenge is _UNSET:
                 response = self._send("GET", f"{self.base_url}/v2/", {}, deadline, reference)
                 with response:
+                    _drain(response)
                     if response.status_code == 401:
                         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
                         if challenge is None or challenge.scheme not in ("basic", "bearer"):
@@ -153,9 +159,24 @@ class RegistryTransport:
                 raw = f"{credential.username}:{credential.password}".encode()
                 return f"Basic {base64.b64encode(raw).decode()}", None
             return None, None
-        scope = pull_scope(repository)
-        token = self._tokens.get(scope) or self._fetch_token(challenge, [scope], deadline)
+        token = self._token_for(challenge, pull_scope(repository), deadline)
         return f"Bearer {token.value}", token
+
+    def _token_for(self, challenge: Challenge, scope: str, deadline: Deadline) -> Token:
+        """The cached token for `scope`, else one fetch shared by every thread that needs it
+        (without this, a batch's first wave of lookups would each ask the token server)."""
+        token = self._tokens.get(scope)
+        if token is not None:
+            return token
+        with self._fetch_locks_lock:
+            lock = self._fetch_locks.setdefault(scope, threading.Lock())
+        # Waiting is bounded by our deadline; past it we fetch for ourselves.
+        acquired = lock.acquire(timeout=max(0.0, deadline.remaining()))
+        try:
+            return self._tokens.get(scope) or self._fetch_token(challenge, [scope], deadline)
+        finally:
+            if acquired:
+                lock.release()
 
     def _fetch_token(self, challenge: Challenge, scopes: list[str], deadline: Deadline) -> Token:
         remaining = max(0.1, deadline.remaining())
@@ -220,7 +241,9 @@ class RegistryTransport:
                         min(self.options.connect_timeout, remaining),
                         min(self.options.read_timeout, remaining),
                     ),
-                    stream=True,
+                    # A HEAD has no body: reading it at once returns the connection to the
+                    # pool; closing an unread streamed response would drop the connection.
+                    stream=method != "HEAD",
                     allow_redirects=True,
                 )
             except requests.exceptions.SSLError:
@@ -259,7 +282,7 @@ class RegistryTransport:
             if response is not None:
                 asked = retry.get_retry_after(response.raw)
                 wait = min(asked, self.options.max_retry_after) if asked is not None else wait
-                response.close()
+                _release(response)
             if wait > deadline.remaining():
                 raise self._timed_out(reference, attempts)
             time.sleep(wait)
@@ -283,6 +306,26 @@ class RegistryTransport:
         )
 
 
+def _drain(response: requests.Response) -> None:
+    """Read what is left of a small body, so the connection can go back to the pool.
+
+    Only a body whose declared length is small: an unbounded or slow one is not worth
+    waiting for, and closing just costs a new connection later.
+    """
+    length = response.headers.get("Content-Length", "")
+    if not length.isdigit() or int(length) > _DRAIN_LIMIT or response.raw is None:
+        return
+    # On failure the connection is dropped on close instead; nothing else is lost.
+    with contextlib.suppress(requests.RequestException, OSError, ValueError, HTTPError):
+        response.raw.read(_DRAIN_LIMIT, decode_content=False)
+
+
+def _release(response: requests.Response) -> None:
+    """Drain (keeping the connection) and close a response we will not use."""
+    _drain(response)
+    response.close()
+
+
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """A no-op auth hook: stops requests from applying ~/.netrc over our Authorization header."""
     return request
@@ -290,7 +333,11 @@ def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest
 
 def _new_session(options: TransportOptions) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=options.pool_size, max_retries=0)
+    # Several host pools (registry, token realm, a redirect target), so talking to the token
+    # server does not evict and close the registry's kept-alive connections.
+    adapter = HTTPAdapter(
+        pool_connections=_HOST_POOLS, pool_maxsize=options.pool_size, max_retries=0
+    )
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = options.user_agent
