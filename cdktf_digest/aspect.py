@@ -1,9 +1,9 @@
 """`PinImages`: an aspect that pins every image attribute it knows, across a stack.
 
 Aspects visit constructs top-down, one at a time; resolving per visit would make one request
-round per resource. So the first visit (the scope the aspect was added to) collects the images
+round per resource. So the visit of the construct the aspect was added to collects the images
 of every resource below it, resolves them in one `resolve_many` batch, then rewrites each
-resource; later visits of those constructs are no-ops. Values that already carry a digest, CDK
+resource; the inherited visits of the constructs below have nothing left to do. Values that already carry a digest, CDK
 tokens and skipped prefixes are left alone without a network call.
 """
 
@@ -72,16 +72,17 @@ class PinImages(metaclass=_ImplementsIAspect):
         self._resolver = resolver
         self._lock = lock
         self._mode = mode
-        self._visited: set[str] = set()
 
     def visit(self, node: IConstruct) -> None:
-        """Pin everything under `node` once; constructs already handled are skipped."""
-        if node.node.path in self._visited:
-            return
-        constructs = node.node.find_all()
-        self._visited.update(c.node.path for c in constructs)
+        """Pin everything under the construct this aspect was added to, in one batch.
+
+        Visits of the constructs below it (aspects are inherited) have nothing left to do.
+        Synthesizing again finds only digests, so no state is kept between visits.
+        """
         flavor = flavor_of(node)
-        targets = [t for c in constructs if (t := self._target(c, flavor)) is not None]
+        if not any(aspect is self for aspect in flavor.lib.Aspects.of(node).all):
+            return
+        targets = [t for c in node.node.find_all() if (t := self._target(c, flavor)) is not None]
         if targets:
             self._pin(targets, flavor)
 
