@@ -43,6 +43,13 @@ def resolver() -> Iterator[Resolver]:
 
 
 @pytest.fixture
+def quick_resolver() -> Iterator[Resolver]:
+    """No retries: an outage fails in milliseconds instead of after the core's backoff."""
+    with Resolver(retries=0) as quick:
+        yield quick
+
+
+@pytest.fixture
 def own_registry() -> Iterator[RegistryServer]:
     """A registry this test may stop and start without disturbing the shared one."""
     require_tools()

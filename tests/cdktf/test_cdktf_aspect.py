@@ -166,6 +166,23 @@ def test_every_listed_resource_type_is_pinned_in_one_batch(
     assert (recording.batches, recording.singles) == ([[app, side]], [])
 
 
+def test_one_aspect_serves_several_apps_and_a_second_synth_resolves_nothing(
+    cdk: Cdk, recording: RecordingResolver, two_images: tuple[str, str, str, str]
+) -> None:
+    app, app_pinned, _, _ = two_images
+    aspect = PinImages(resolver=recording)
+    stacks = [cdk.stack(), cdk.stack()]  # two apps, same stack path
+    for stack in stacks:
+        cdk.docker("container").Container(stack, "c", name="c", image=app)
+        cdk.lib.Aspects.of(stack).add(aspect)
+
+    images = [resource(cdk.synth(stack), "docker_container", "c")["image"] for stack in stacks]
+    again = resource(cdk.synth(stacks[0]), "docker_container", "c")["image"]
+
+    assert images == [app_pinned, app_pinned] and again == app_pinned
+    assert recording.batches == [[app], [app]]
+
+
 def test_digests_tokens_and_skipped_prefixes_are_left_alone(
     cdk: Cdk, recording: RecordingResolver
 ) -> None:
@@ -255,10 +272,12 @@ def test_invalid_references_stop_synth_naming_each_construct(
     assert "stack/c: cannot pin 'also bad': InvalidReferenceError" in message
 
 
-def test_an_unreachable_registry_stops_synth_naming_the_construct(cdk: Cdk, dead_host: str) -> None:
+def test_an_unreachable_registry_stops_synth_naming_the_construct(
+    cdk: Cdk, dead_host: str, quick_resolver: Resolver
+) -> None:
     stack = cdk.stack()
     cdk.docker("container").Container(stack, "c", name="c", image=f"{dead_host}/app:v1")
-    cdk.lib.Aspects.of(stack).add(PinImages(resolver=Resolver(retries=0)))
+    cdk.lib.Aspects.of(stack).add(PinImages(resolver=quick_resolver))
 
     with pytest.raises(
         RuntimeError, match=rf"stack/c: cannot pin '{dead_host}/app:v1': RegistryError"

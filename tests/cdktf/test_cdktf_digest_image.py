@@ -99,12 +99,13 @@ def test_an_invalid_reference_stops_synth_naming_the_construct(cdk: Cdk) -> None
     assert caught.value.uses == {"Bad/Name:1": ["stack/bad"]}
 
 
-def test_an_unreachable_registry_stops_synth_naming_the_construct(cdk: Cdk, dead_host: str) -> None:
+def test_an_unreachable_registry_stops_synth_naming_the_construct(
+    cdk: Cdk, dead_host: str, quick_resolver: Resolver
+) -> None:
     stack = cdk.stack()
-    quick = Resolver(retries=0)
 
     with pytest.raises(PinError, match=rf"stack/down: cannot pin '{dead_host}/app:v1'") as caught:
-        DigestImage(stack, "down", image=f"{dead_host}/app:v1", resolver=quick)
+        DigestImage(stack, "down", image=f"{dead_host}/app:v1", resolver=quick_resolver)
 
     assert isinstance(caught.value.__cause__, RegistryError)
     assert "unreachable" in str(caught.value)
