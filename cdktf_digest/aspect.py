@@ -3,8 +3,10 @@
 Aspects visit constructs top-down, one at a time; resolving per visit would make one request
 round per resource. So the visit of the construct the aspect was added to collects the images
 of every resource below it, resolves them in one `resolve_many` batch, then rewrites each
-resource; the inherited visits of the constructs below have nothing left to do. Values that already carry a digest, CDK
-tokens and skipped prefixes are left alone without a network call.
+resource; the inherited visits of the constructs below have nothing left to do. Values that
+already carry a digest, CDK tokens and skipped prefixes are left alone without a network call.
+
+cdktf and cdktn apply aspects per stack, never those added to the `App`: add this to a stack.
 """
 
 from __future__ import annotations
@@ -111,9 +113,8 @@ class PinImages(metaclass=_ImplementsIAspect):
             new = replace_images(target.attributes, target.paths, pinned)
             apply_changes(target.resource, target.attributes, new)
             for image in dict.fromkeys(target.images):
-                if resolved[image].warning:
-                    annotations = flavor.lib.Annotations.of(target.resource)
-                    annotations.add_warning(resolved[image].warning)
+                if warning := resolved[image].warning:
+                    flavor.lib.Annotations.of(target.resource).add_warning(warning)
 
     def _resolve(
         self, images: list[str], uses: Mapping[str, list[str]]

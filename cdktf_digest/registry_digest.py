@@ -12,8 +12,8 @@ from typing import Any
 from constructs import Construct
 
 from cdktf_digest.errors import PinError
-from cdktf_digest.framework import Flavor, flavor_of, is_token
-from image_digest import InvalidReferenceError, parse
+from cdktf_digest.framework import flavor_of, is_token
+from image_digest import InvalidReferenceError, Reference, parse
 
 #: Terraform regex for a trailing `:tag` (a colon followed by no `/`, so `host:5000/app` stays).
 _TRAILING_TAG = "/:[^:/]+$/"
@@ -29,18 +29,20 @@ class RegistryDigest(Construct):
     def __init__(self, scope: Construct, id: str, *, image: str, provider: Any = None) -> None:
         super().__init__(scope, id)
         flavor = flavor_of(self)
+        reference = None if is_token(image, flavor) else self._parse(image)
         data_source = flavor.docker("data_docker_registry_image").DataDockerRegistryImage
         self.image = image
         self.data = data_source(self, "image", name=image, provider=provider)
         self.data.override_logical_id(id)
         self.digest: str = self.data.sha256_digest
-        self.repo_digest: str = self._pinned(flavor)
+        if reference is not None:
+            self.repo_digest: str = reference.with_digest(self.digest)
+        else:  # only Terraform knows the name: drop its tag there
+            repository = flavor.lib.Fn.replace(image, _TRAILING_TAG, "")
+            self.repo_digest = f"{repository}@{self.digest}"
 
-    def _pinned(self, flavor: Flavor) -> str:
-        """The repository as written plus `@digest`; Terraform drops the tag of a token."""
-        if is_token(self.image, flavor):
-            return f"{flavor.lib.Fn.replace(self.image, _TRAILING_TAG, '')}@{self.digest}"
+    def _parse(self, image: str) -> Reference:
         try:
-            return parse(self.image).with_digest(self.digest)
+            return parse(image)
         except InvalidReferenceError as err:
-            raise PinError({self.image: err}, {self.image: [self.node.path]}) from err
+            raise PinError({image: err}, {image: [self.node.path]}) from err
