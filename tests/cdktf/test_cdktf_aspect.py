@@ -309,3 +309,27 @@ def test_fallback_to_the_lock_pins_and_warns_on_the_resource(
     )
     [warning] = cdk.warnings(container)
     assert ref in warning
+
+
+def test_ci_switches_to_locked_mode_by_environment(
+    cdk: Cdk,
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ref = registry.reference(unique_repo, "v1")
+    locked = registry.push(unique_repo, "v1", build_image("locked by CI"))
+    monkeypatch.setenv("IMAGE_DIGEST_LOCK", str(tmp_path / "image-digest.lock"))
+
+    def synth_image() -> str:
+        stack = cdk.stack()
+        cdk.docker("container").Container(stack, "c", name="c", image=ref)
+        cdk.lib.Aspects.of(stack).add(PinImages())
+        return str(resource(cdk.synth(stack), "docker_container", "c")["image"])
+
+    assert synth_image() == f"{registry.host}/{unique_repo}@{locked}"  # records the lock
+    registry.push(unique_repo, "v1", build_image("pushed after the lock"))
+    monkeypatch.setenv("IMAGE_DIGEST_MODE", "locked")
+
+    assert synth_image() == f"{registry.host}/{unique_repo}@{locked}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cdktf_digest import UnresolvedTokenError, pin
@@ -68,6 +70,32 @@ def test_pin_raises_the_cores_error_for_an_invalid_reference() -> None:
 def test_pin_fails_when_the_registry_is_unreachable(dead_host: str) -> None:
     with pytest.raises(RegistryError, match=dead_host):
         pin(f"{dead_host}/app:v1")
+
+
+def test_pin_passes_lock_and_mode_to_the_core(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    lock = tmp_path / "image-digest.lock"
+    ref = registry.reference(unique_repo, "v1")
+    registry.push(unique_repo, "v1", build_image("locked in"))
+    locked = pin(ref, lock=lock)  # mode "resolve" records the lock entry
+    registry.push(unique_repo, "v1", build_image("moved on"))
+
+    assert pin(ref, lock=lock, mode="locked") == locked
+    assert pin(ref, lock=lock) != locked
+
+
+def test_pin_warns_when_it_falls_back_to_the_lock(
+    own_registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    lock = tmp_path / "image-digest.lock"
+    ref = own_registry.reference(unique_repo, "v1")
+    own_registry.push(unique_repo, "v1", build_image("pin fallback"))
+    locked = pin(ref, lock=lock)
+    own_registry.stop()
+
+    with pytest.warns(UserWarning, match="lock"):
+        assert pin(ref, lock=lock, mode="fallback") == locked
 
 
 def test_pin_rejects_lock_options_next_to_a_resolver(resolver: Resolver) -> None:
