@@ -1,42 +1,69 @@
 """`image-digest.lock`: the pins, reviewable in git and usable when the registry is down.
 
-JSON with sorted keys and entries, one entry per (canonical reference, platform). An entry
-keeps the date it was first resolved to its digest, so re-resolving to the same digest
-changes nothing and git shows no noise. Writes take a file lock, re-read, merge and replace
-the file atomically, so concurrent writers (parallel CI jobs, threads) all land.
+JSON with sorted keys and entries, one entry per (canonical reference, platform):
+
+    {
+      "format": "image-digest.lock/v1",
+      "images": [
+        {
+          "digest": "sha256:...",
+          "media_type": "application/vnd.oci.image.index.v1+json",
+          "reference": "docker.io/library/nginx:1.25",
+          "resolved_at": "2026-01-02T03:04:05Z",
+          "revision": "6f1e0c2..."
+        }
+      ]
+    }
+
+`platform` appears when the entry was resolved for one; `revision` (the image's
+`org.opencontainers.image.revision` label) when labels were read. An entry keeps the date it
+was first resolved to its digest, so re-resolving to the same digest changes nothing and git
+shows no noise. Writes take a file lock (`<lock>.flock` beside the file), re-read, merge and
+replace the file atomically, so concurrent writers (parallel CI jobs, threads) all land. A
+file that is not a lock (corrupt, truncated, foreign) is an error and is never rewritten.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 import tempfile
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
-from image_digest.errors import LockError
-from image_digest.reference import validate_digest
+from image_digest.errors import DigestError, LockError, shorten
+from image_digest.platform import parse_platform
+from image_digest.reference import parse, validate_digest
 
 LOCK_FORMAT = "image-digest.lock/v1"
 DEFAULT_LOCK_NAME = "image-digest.lock"
+REVISION_LABEL = "org.opencontainers.image.revision"
+FILE_LOCK_TIMEOUT = 60.0
+
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
 class LockEntry:
+    """One pin: a canonical reference (and platform) and the digest it resolved to."""
+
     reference: str
     platform: str | None
     digest: str
     media_type: str | None
     resolved_at: str
+    revision: str | None = None
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> Key:
         return (self.reference, self.platform or "")
 
     def to_json(self) -> dict[str, Any]:
@@ -49,16 +76,35 @@ class LockEntry:
             data["platform"] = self.platform
         if self.media_type:
             data["media_type"] = self.media_type
+        if self.revision:
+            data["revision"] = self.revision
         return data
 
 
+class LockPin(NamedTuple):
+    """What `LockFile.record` takes: a fresh answer from the registry."""
+
+    reference: str
+    platform: str | None
+    digest: str
+    media_type: str | None
+    revision: str | None = None
+
+
 class LockFile:
-    """Reads and updates one lock file; thread-safe, and safe across processes."""
+    """Reads and updates one lock file; thread-safe, and safe across processes.
+
+    Reads are cached for the object's lifetime (one program run); every write re-reads the
+    file under the file lock first, so entries other writers added meanwhile are kept.
+    """
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
-        self._entries: dict[tuple[str, str], LockEntry] | None = None
+        self._entries: dict[Key, LockEntry] | None = None
         self._lock = threading.Lock()
+
+    def exists(self) -> bool:
+        return self.path.exists()
 
     def get(self, reference: str, platform: str | None) -> LockEntry | None:
         """The entry for a canonical reference and platform, if locked."""
@@ -66,37 +112,91 @@ class LockFile:
             return self._load().get((reference, platform or ""))
 
     def entries(self) -> list[LockEntry]:
+        """Every entry, sorted; raises `LockError` if the file is not a valid lock."""
         with self._lock:
             return [entry for _, entry in sorted(self._load().items())]
 
-    def record(self, pins: Iterable[tuple[str, str | None, str, str | None]]) -> bool:
-        """Merge (reference, platform, digest, media_type) pins; write only if something changed."""
-        pins = list(pins)
-        if not pins:
+    def record(self, pins: Iterable[LockPin | tuple[str, str | None, str, str | None]]) -> bool:
+        """Merge `(reference, platform, digest, media_type[, revision])` pins.
+
+        An entry whose digest is unchanged keeps its `resolved_at`; it only gains a `revision`
+        it lacked (a digest's labels never change). The file is written only if something
+        changed; returns whether it was.
+        """
+        fresh = [LockPin(*pin) for pin in pins]
+        if not fresh:
             return False
-        with self._lock, FileLock(f"{self.path}.flock", timeout=60):
-            entries = _read(self.path)
+
+        def merge(entries: dict[Key, LockEntry]) -> bool:
             changed = False
-            now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-            for reference, platform, digest, media_type in pins:
-                key = (reference, platform or "")
+            now = _now()
+            for pin in fresh:
+                key = (pin.reference, pin.platform or "")
                 old = entries.get(key)
-                if old is not None and old.digest == digest:
+                if old is not None and old.digest == pin.digest:
+                    if pin.revision and old.revision != pin.revision:
+                        entries[key] = replace(old, revision=pin.revision)
+                        changed = True
                     continue
-                entries[key] = LockEntry(reference, platform, digest, media_type, now)
+                entries[key] = LockEntry(
+                    pin.reference, pin.platform, pin.digest, pin.media_type, now, pin.revision
+                )
                 changed = True
+            return changed
+
+        return self._update(merge)
+
+    def prune(self, keep: Iterable[tuple[str, str | None]]) -> list[LockEntry]:
+        """Remove every entry whose (reference, platform) is not in `keep`; return them."""
+        wanted = {(reference, platform or "") for reference, platform in keep}
+        removed: list[LockEntry] = []
+
+        def drop(entries: dict[Key, LockEntry]) -> bool:
+            for key in sorted(set(entries) - wanted):
+                removed.append(entries.pop(key))
+            return bool(removed)
+
+        self._update(drop)
+        return removed
+
+    def _update(self, change: Callable[[dict[Key, LockEntry]], bool]) -> bool:
+        with self._lock, self._file_lock():
+            entries = _read(self.path)
+            changed = change(entries)
             if changed:
                 _write_atomically(self.path, entries)
             self._entries = entries
             return changed
 
-    def _load(self) -> dict[tuple[str, str], LockEntry]:
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        flock = FileLock(f"{self.path}.flock", timeout=FILE_LOCK_TIMEOUT)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            flock.acquire()
+        except Timeout:
+            raise LockError(
+                f"lock file {self.path}: another process has held {flock.lock_file} for over "
+                f"{FILE_LOCK_TIMEOUT:g} s; if none is running, delete that file and retry"
+            ) from None
+        except OSError as exc:
+            raise LockError(
+                f"cannot lock {self.path} for writing ({flock.lock_file}: {exc.strerror}); "
+                "check that its directory is writable"
+            ) from None
+        try:
+            yield
+        finally:
+            flock.release()
+
+    def _load(self) -> dict[Key, LockEntry]:
         if self._entries is None:
             self._entries = _read(self.path)
         return self._entries
 
 
-def render(entries: dict[tuple[str, str], LockEntry]) -> str:
+def render(entries: dict[Key, LockEntry]) -> str:
+    """The file's exact text for `entries` (stable: the same entries give the same bytes)."""
     document = {
         "format": LOCK_FORMAT,
         "images": [entry.to_json() for _, entry in sorted(entries.items())],
@@ -104,70 +204,147 @@ def render(entries: dict[tuple[str, str], LockEntry]) -> str:
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def _read(path: Path) -> dict[tuple[str, str], LockEntry]:
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _read(path: Path) -> dict[Key, LockEntry]:
+    untouched = "it was left untouched"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError:
+        raise LockError(
+            f"lock file {path} is not UTF-8 text, so not an image-digest lock; {untouched}: "
+            "restore it from git, or point --lock/IMAGE_DIGEST_LOCK elsewhere"
+        ) from None
     except OSError as exc:
         raise LockError(f"cannot read lock file {path}: {exc.strerror}") from None
+    if not text.strip():
+        raise LockError(
+            f"lock file {path} is empty (truncated?); {untouched}: restore it from git, or "
+            "delete it and run `image-digest lock REF...` again"
+        )
     try:
         document = json.loads(text)
     except ValueError as exc:
+        where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "somewhere"
+        conflict = " (it has git merge conflict markers)" if "\n<<<<<<< " in f"\n{text}" else ""
         raise LockError(
-            f"lock file {path} is not valid JSON (line {getattr(exc, 'lineno', '?')}); it was "
-            "left untouched: restore it from git, or delete it and run `image-digest lock`"
+            f"lock file {path} is not valid JSON ({where}){conflict}; {untouched}: restore it "
+            "from git, or delete it and run `image-digest lock REF...` again"
         ) from None
     if not isinstance(document, dict) or document.get("format") != LOCK_FORMAT:
         raise LockError(
             f'lock file {path} is not an image-digest lock (expected "format": '
-            f'"{LOCK_FORMAT}"); it was left untouched: point --lock/IMAGE_DIGEST_LOCK elsewhere'
+            f'"{LOCK_FORMAT}"); {untouched}: point --lock/IMAGE_DIGEST_LOCK at another path'
         )
     images = document.get("images")
     if not isinstance(images, list):
-        raise LockError(f'lock file {path}: "images" must be a list; it was left untouched')
-    entries: dict[tuple[str, str], LockEntry] = {}
+        raise LockError(f'lock file {path}: "images" must be a list; {untouched}')
+    entries: dict[Key, LockEntry] = {}
     for position, item in enumerate(images):
         entry = _entry(item, path, position)
+        if entry.key in entries:
+            raise LockError(
+                f"lock file {path} lists {entry.reference}"
+                f"{' for ' + entry.platform if entry.platform else ''} twice (images[{position}]); "
+                f"{untouched}: keep one of them (a merge gone wrong?)"
+            )
         entries[entry.key] = entry
     return entries
 
 
 def _entry(item: Any, path: Path, position: int) -> LockEntry:
     where = f"lock file {path}, images[{position}]"
+    untouched = "the file was left untouched"
     if not isinstance(item, dict):
-        raise LockError(f"{where} must be an object; the file was left untouched")
+        raise LockError(f"{where} must be an object; {untouched}")
     reference, digest = item.get("reference"), item.get("digest")
     if not isinstance(reference, str) or not isinstance(digest, str):
+        raise LockError(f"{where} needs string 'reference' and 'digest'; {untouched}")
+    try:
+        parsed = parse(reference)
+    except DigestError as exc:
+        raise LockError(f"{where}: {exc}; {untouched}") from None
+    if parsed.digest is not None or str(parsed) != reference:
+        canonical = str(parsed) if parsed.digest is None else "a reference without a digest"
         raise LockError(
-            f"{where} needs string 'reference' and 'digest'; the file was left untouched"
+            f"{where}: reference {shorten(reference)!r} is not in canonical form (expected "
+            f"{canonical!r}); {untouched}: fix it or re-run `image-digest lock`"
         )
     try:
         validate_digest(digest)
-    except LockError:
-        raise
-    except Exception:
-        raise LockError(f"{where} has a malformed digest {digest[:80]!r}") from None
-    platform, media_type = item.get("platform"), item.get("media_type")
-    resolved_at = item.get("resolved_at")
+    except DigestError:
+        raise LockError(
+            f"{where} has a malformed digest {shorten(digest, 80)!r}; {untouched}"
+        ) from None
+    platform = _optional_string(item, "platform", where)
+    if platform is not None:
+        try:
+            normal = str(parse_platform(platform))
+        except DigestError as exc:
+            raise LockError(f"{where}: {exc}; {untouched}") from None
+        if normal != platform:
+            raise LockError(f"{where}: platform {platform!r} should be written {normal!r}")
     return LockEntry(
         reference,
-        platform if isinstance(platform, str) else None,
+        platform,
         digest,
-        media_type if isinstance(media_type, str) else None,
-        resolved_at if isinstance(resolved_at, str) else "",
+        _optional_string(item, "media_type", where),
+        _optional_string(item, "resolved_at", where) or "",
+        _optional_string(item, "revision", where),
     )
 
 
-def _write_atomically(path: Path, entries: dict[tuple[str, str], LockEntry]) -> None:
+def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
+    value = item.get(name)
+    if value is None or isinstance(value, str):
+        return value or None
+    raise LockError(f"{where}: {name!r} must be a string; the file was left untouched")
+
+
+def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
+    """Write a temporary file beside `path`, fsync it, rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    mode = _file_mode(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(render(entries))
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
+
+
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's permissions; a new one gets 0666 minus the umask, like open()
+    (mkstemp alone would leave 0600)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask would race other threads)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
+def _fsync_directory(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -17,6 +17,11 @@ class ResolvedImage:
     `@digest` (`nginx:1.25` -> `nginx@sha256:...`), ready to deploy. `source` says where the
     digest came from: the registry, the lock file, or the reference itself (already pinned).
     `warning` is set when the registry failed and the lock's entry was used instead.
+
+    `labels` (only when asked for, e.g. `Resolver(with_labels=True)`) are the image config's
+    labels, such as `org.opencontainers.image.revision`; `labels_platform` names the platform
+    whose config they came from, which for an index resolved without a platform is
+    `linux/amd64` if it has one, else its first platform.
     """
 
     reference: str
@@ -27,6 +32,7 @@ class ResolvedImage:
     labels: Mapping[str, str] | None = field(default=None, compare=False)
     source: Source = "registry"
     warning: str | None = field(default=None, compare=False)
+    labels_platform: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready fields (used by the CLI's --json and by IaC state)."""
@@ -40,4 +46,5 @@ class ResolvedImage:
         }
         if self.labels is not None:
             data["labels"] = dict(self.labels)
+            data["labels_platform"] = self.labels_platform
         return data

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Literal
 
 from image_digest.errors import (
@@ -27,7 +27,7 @@ from image_digest.errors import (
     RegistryError,
 )
 from image_digest.keychain import Credential, Keychain, default_keychain
-from image_digest.lockfile import LockFile
+from image_digest.lockfile import REVISION_LABEL, LockFile, LockPin
 from image_digest.mediatypes import is_index
 from image_digest.platform import (
     Platform,
@@ -46,7 +46,14 @@ MODES: tuple[Mode, ...] = ("resolve", "locked", "fallback")
 MODE_ENV = "IMAGE_DIGEST_MODE"
 LOCK_ENV = "IMAGE_DIGEST_LOCK"
 DEFAULT_MAX_WORKERS = 16
-_LABELS_DEFAULT_PLATFORM = Platform("linux", "amd64")
+#: Labels of a multi-platform image come from this platform's config when no platform was asked
+#: for (else from the index's first real platform); `ResolvedImage.labels_platform` says which.
+LABELS_DEFAULT_PLATFORM = "linux/amd64"
+_LABELS_DEFAULT_PLATFORM = parse_platform(LABELS_DEFAULT_PLATFORM)
+
+#: Lock fallbacks are logged here at WARNING (besides `ResolvedImage.warning`). The library
+#: adds no handler, so without logging configured Python prints them on stderr.
+logger = logging.getLogger("image_digest")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class _Pin:
     labels: Mapping[str, str] | None = None
     source: Source = "registry"
     warning: str | None = None
+    labels_platform: str | None = None
 
 
 class Resolver:
@@ -66,7 +74,19 @@ class Resolver:
 
     `credentials` maps registry hosts to `(username, password)`; they are tried before the
     docker config and Google ADC (or pass a whole `keychain`). `mode` and `lock` default to
-    the `IMAGE_DIGEST_MODE` and `IMAGE_DIGEST_LOCK` environment variables.
+    the `IMAGE_DIGEST_MODE` and `IMAGE_DIGEST_LOCK` environment variables:
+
+    - `resolve` (default): always ask the registry; record each answer in the lock, if any.
+    - `locked`: answer from the lock only, with no network at all; a reference missing from
+      it is a `LockError` naming it and the `image-digest lock` command that adds it.
+    - `fallback`: ask the registry (and record, like `resolve`); when the registry is
+      unreachable or failing (`RegistryError`), use the lock's entry, set
+      `ResolvedImage.warning` and log it at WARNING on the `image_digest` logger. Not found
+      and authentication errors never fall back, and nothing ever falls back to the tag.
+
+    `with_labels=True` also reads each image's config labels (one or two more requests per
+    reference), for tags the registry answered; digests taken from the lock or from the
+    reference itself carry no labels (use `inspect` for those).
     """
 
     def __init__(
@@ -105,7 +125,7 @@ class Resolver:
         self._keychain = keychain or default_keychain(credentials)
         self._transports: dict[str, RegistryTransport] = {}
         self._pins: dict[tuple[str, str | None], Future[_Pin]] = {}
-        self._blobs: dict[str, bytes] = {}
+        self._configs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------
@@ -165,6 +185,25 @@ class Resolver:
                 )
         return {ref: outcome[ref] for ref in dict.fromkeys(refs) if ref in outcome}
 
+    def inspect(self, ref: str, platform: str | None = None) -> ResolvedImage:
+        """Ask the registry about `ref`, a tag or a digest, and read its labels.
+
+        Unlike `resolve`, a reference that carries a digest is looked up too (so labels of a
+        pinned or locked digest can be read, e.g. by `image-digest check`), the lock is
+        neither read nor written, and the answer is not cached. Raises `LockError` in mode
+        `locked`, which makes no registry requests; `NotFoundError` when the digest is gone.
+        """
+        if self.mode == "locked":
+            raise LockError(
+                f"cannot inspect {ref}: mode 'locked' makes no registry requests; use mode "
+                f"'resolve' or 'fallback' (or unset {MODE_ENV})",
+                reference=ref,
+            )
+        reference = parse(ref)
+        wanted = parse_platform(platform) if platform else None
+        pin = self._from_registry(reference, wanted, ref, with_labels=True)
+        return _resolved(ref, reference, pin)
+
     def clear_cache(self) -> None:
         """Forget resolved tags, so the next lookups ask the registry again."""
         with self._lock:
@@ -213,37 +252,61 @@ class Resolver:
         if reference.digest is not None:
             return _Pin(reference.digest, None, None, source="reference")
         if self.mode == "locked":
-            return self._from_lock(reference, wanted, text, warning=None)
+            return self._from_lock(reference, wanted, text)
         try:
-            return self._from_registry(reference, wanted, text)
+            return self._from_registry(reference, wanted, text, self.with_labels)
         except RegistryError as exc:
             if self.mode != "fallback":
                 raise
-            warning = (
-                f"registry unavailable, using the digest locked in {self._lock_path()} for "
-                f"{text}: {exc}"
-            )
-            try:
-                return self._from_lock(reference, wanted, text, warning=warning)
-            except LockError:
-                raise exc from None
+            return self._fall_back(reference, wanted, text, exc)
 
-    def _from_lock(
-        self, reference: Reference, wanted: Platform | None, text: str, warning: str | None
+    def _fall_back(
+        self, reference: Reference, wanted: Platform | None, text: str, error: RegistryError
     ) -> _Pin:
+        """The lock's entry instead of a failing registry, loudly; else the registry's error."""
+        assert self.lock is not None
+        try:
+            entry = self.lock.get(str(reference), str(wanted) if wanted else None)
+        except LockError as lock_error:
+            raise LockError(
+                f"{error} -- and mode 'fallback' cannot use the lock instead: {lock_error}",
+                reference=text,
+            ) from error
+        if entry is None:
+            error.add_note(
+                f"mode 'fallback' found no entry for {reference}"
+                f"{' (' + str(wanted) + ')' if wanted else ''} in lock file {self.lock.path} "
+                "to fall back to"
+            )
+            raise error
+        since = f" (locked since {entry.resolved_at})" if entry.resolved_at else ""
+        warning = (
+            f"registry failure for {text}, so using the digest from lock file {self.lock.path}"
+            f": {entry.digest}{since}; it may be stale if the tag has moved since. "
+            f"The registry said: {error}"
+        )
+        logger.warning("%s", warning)
+        return _Pin(entry.digest, entry.media_type, entry.platform, None, "lock", warning)
+
+    def _from_lock(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
         assert self.lock is not None
         entry = self.lock.get(str(reference), str(wanted) if wanted else None)
         if entry is None:
             flag = f" --platform {wanted}" if wanted else ""
+            missing = "" if self.lock.exists() else " (the file does not exist)"
+            canonical = [str(reference)] if str(reference) != text else []
+            detail = ", ".join(canonical + ([f"platform {wanted}"] if wanted else []))
             raise LockError(
-                f"{text} ({reference}{', ' + str(wanted) if wanted else ''}) is not in lock file "
-                f"{self.lock.path} and mode {self.mode!r} may not ask the registry; add it "
-                f"with: image-digest lock --lock {self.lock.path}{flag} {text}",
+                f"{text}{f' ({detail})' if detail else ''} is not in lock file "
+                f"{self.lock.path}{missing}, and mode {self.mode!r} makes no registry requests; "
+                f"add it with: image-digest lock --lock {self.lock.path}{flag} {text}",
                 reference=text,
             )
-        return _Pin(entry.digest, entry.media_type, entry.platform, None, "lock", warning)
+        return _Pin(entry.digest, entry.media_type, entry.platform, None, "lock")
 
-    def _from_registry(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
+    def _from_registry(
+        self, reference: Reference, wanted: Platform | None, text: str, with_labels: bool
+    ) -> _Pin:
         client = self._client(reference)
         deadline = Deadline(self.options.total_timeout)
         repo = reference.repository
@@ -260,10 +323,12 @@ class Resolver:
             else:
                 self._check_single_platform(client, text, repo, descriptor, wanted, deadline)
             platform = str(wanted)
-        labels = None
-        if self.with_labels:
-            labels = self._labels(client, text, repo, chosen, manifest, deadline)
-        return _Pin(chosen.digest, chosen.media_type, platform, labels)
+        if not with_labels:
+            return _Pin(chosen.digest, chosen.media_type, platform)
+        labels, labels_platform = self._labels(client, text, repo, chosen, manifest, deadline)
+        return _Pin(
+            chosen.digest, chosen.media_type, platform, labels, labels_platform=labels_platform
+        )
 
     def _select(
         self, client: RegistryClient, text: str, index: Manifest, wanted: Platform
@@ -318,25 +383,34 @@ class Resolver:
         chosen: Descriptor,
         manifest: Manifest | None,
         deadline: Deadline,
-    ) -> dict[str, str]:
-        if is_index(chosen.media_type):
-            index = manifest or self._manifest(client, text, repo, chosen, deadline)
-            document = _index_json(index, text, client.registry)
-            wanted = _LABELS_DEFAULT_PLATFORM
-            if select_manifest(document, wanted) is None:
-                offered = available_platforms(document)
-                if not offered:
-                    return {}
-                wanted = parse_platform(offered[0])
-            chosen, manifest = self._select(client, text, index, wanted), None
+    ) -> tuple[dict[str, str], str | None]:
+        """The config labels of `chosen`, and the platform of the config they came from.
+
+        For an index: the `linux/amd64` child's config, else the first child with a real
+        platform (attestations, `unknown/unknown`, are skipped).
+        """
         if manifest is not None and manifest.descriptor.digest != chosen.digest:
             manifest = None
+        if chosen.media_type is None or is_index(chosen.media_type):
+            manifest = manifest or self._manifest(client, text, repo, chosen, deadline)
+            chosen = replace(chosen, media_type=manifest.descriptor.media_type)
+        if is_index(chosen.media_type) or (manifest is not None and _looks_like_index(manifest)):
+            assert manifest is not None
+            document = _index_json(manifest, text, client.registry)
+            wanted = _LABELS_DEFAULT_PLATFORM
+            if select_manifest(document, wanted) is None:
+                offered = [p for p in available_platforms(document) if "unknown" not in p]
+                if not offered:
+                    return {}, None
+                wanted = parse_platform(offered[0])
+            chosen, manifest = self._select(client, text, manifest, wanted), None
         config = self._config(client, text, repo, chosen, manifest, deadline)
+        found = platform_of(config)
         inner = config.get("config")
         labels = inner.get("Labels") if isinstance(inner, dict) else None
         if not isinstance(labels, dict):
-            return {}
-        return {str(k): str(v) for k, v in labels.items()}
+            return {}, str(found) if found else None
+        return {str(k): str(v) for k, v in labels.items()}, str(found) if found else None
 
     def _config(
         self,
@@ -347,23 +421,24 @@ class Resolver:
         manifest: Manifest | None,
         deadline: Deadline,
     ) -> dict[str, Any]:
+        with self._lock:
+            cached = self._configs.get(descriptor.digest)
+        if cached is not None:
+            return cached
         manifest = manifest or self._manifest(client, text, repo, descriptor, deadline)
         config_ref = manifest.json().get("config")
         digest = config_ref.get("digest") if isinstance(config_ref, dict) else None
-        if not isinstance(digest, str):
-            return {}
-        validate_digest(digest)
-        with self._lock:
-            body = self._blobs.get(digest)
-        if body is None:
+        value: Any = {}
+        if isinstance(digest, str):
+            validate_digest(digest)
             body = client.blob(text, repo, digest, deadline)
-            with self._lock:
-                self._blobs[digest] = body
-        try:
-            value = json.loads(body)
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+            with contextlib.suppress(ValueError):
+                value = json.loads(body)
+        config: dict[str, Any] = value if isinstance(value, dict) else {}
+        # Keyed by the manifest's digest: content-addressed, so never stale.
+        with self._lock:
+            self._configs[descriptor.digest] = config
+        return config
 
     def _manifest(
         self,
@@ -410,13 +485,16 @@ class Resolver:
         if self.lock is None or self.mode == "locked":
             return
         self.lock.record(
-            (str(r), str(w) if w else None, p.digest, p.media_type)
+            LockPin(
+                str(r),
+                str(w) if w else None,
+                p.digest,
+                p.media_type,
+                p.labels.get(REVISION_LABEL) if p.labels else None,
+            )
             for r, w, p in pins
             if p.source == "registry"
         )
-
-    def _lock_path(self) -> Path | None:
-        return self.lock.path if self.lock else None
 
 
 def resolve(ref: str, *, platform: str | None = None) -> ResolvedImage:
@@ -435,7 +513,16 @@ def _resolved(text: str, reference: Reference, pin: _Pin) -> ResolvedImage:
         labels=pin.labels,
         source=pin.source,
         warning=pin.warning,
+        labels_platform=pin.labels_platform,
     )
+
+
+def _looks_like_index(manifest: Manifest) -> bool:
+    """An index served without a media type (plain `application/json`, no `mediaType`)."""
+    try:
+        return isinstance(manifest.json().get("manifests"), list)
+    except RegistryError:
+        return False
 
 
 def _index_json(index: Manifest, text: str, registry: str) -> dict[str, Any]:
@@ -458,5 +545,5 @@ def _mode(mode: str | None) -> Mode:
     for known in MODES:
         if value == known:
             return known
-    source = "mode" if mode is not None else MODE_ENV
-    raise ValueError(f"{source} {value!r} is not one of {', '.join(MODES)}")
+    source = "mode" if mode is not None else f"environment variable {MODE_ENV}"
+    raise ValueError(f"{source} is {value!r}, which is not a mode; use one of: {', '.join(MODES)}")
