@@ -1,35 +1,62 @@
-"""`image-digest`: resolve references from the command line (one line or one JSON object each)."""
+"""`image-digest`: the command line. This module is the argparse wiring; each subcommand's
+logic lives in `image_digest.commands.<name>`.
+
+    image-digest resolve REF...                 print REF<TAB>REPO@DIGEST per reference
+    image-digest lock REF... [--from FILE]      resolve and record in the lock file
+    image-digest check [--lock PATH]            exit 1 if any locked tag moved (CI gate)
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import sys
 from collections.abc import Sequence
 
 from image_digest import __version__
-from image_digest.errors import DigestError, InvalidPlatformError
-from image_digest.resolved import ResolvedImage
-from image_digest.resolver import MODES, Resolver
+from image_digest.commands.check import run_check
+from image_digest.commands.lock import run_lock
+from image_digest.commands.options import add_registry_options, add_resolver_options, resolver_from
+from image_digest.commands.report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNCHECKED,
+    EXIT_USAGE,
+    UsageError,
+    error,
+)
+from image_digest.commands.resolve import run_resolve
+from image_digest.errors import DigestError, InvalidPlatformError, LockError
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_UNCHECKED",
+    "EXIT_USAGE",
+    "add_resolver_options",
+    "build_parser",
+    "main",
+    "resolver_from",
+    "run_check",
+    "run_lock",
+    "run_resolve",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_library_log()
     try:
         return int(args.run(args))
-    except InvalidPlatformError as exc:
-        _error(str(exc))
+    except (UsageError, InvalidPlatformError, LockError) as exc:
+        error(str(exc))
         return EXIT_USAGE
     except DigestError as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_FAILED
     except ValueError as exc:
-        _error(str(exc))
+        error(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -50,70 +77,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resolve.add_argument("refs", nargs="+", metavar="REF", help="image reference, e.g. nginx:1.25")
     add_resolver_options(resolve)
-    resolve.add_argument("--json", action="store_true", help="print a JSON array of results")
+    resolve.add_argument(
+        "--json", action="store_true", help="print a JSON array of results (with --labels: labels)"
+    )
     resolve.set_defaults(run=run_resolve)
+
+    lock = commands.add_parser(
+        "lock",
+        help="resolve references and record their digests in the lock file",
+        description="Resolve each reference and record it in the lock file. Other entries are "
+        "kept (use --prune to drop them); an unchanged digest leaves the file untouched. "
+        "Exit 1 if any reference failed (the others are still recorded).",
+    )
+    lock.add_argument("refs", nargs="*", metavar="REF", help="image reference, e.g. nginx:1.25")
+    lock.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="also read references from FILE, one per line ('#' comments; '-' for stdin)",
+    )
+    _add_lock_option(lock)
+    lock.add_argument("--platform", help="os/arch[/variant] to select from an index")
+    lock.add_argument(
+        "--labels",
+        action="store_true",
+        help="also read each image's labels and record its revision (one more request each)",
+    )
+    lock.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove every entry not named in this run, so the lock is exactly this list",
+    )
+    add_registry_options(lock)
+    lock.set_defaults(run=run_lock)
+
+    check = commands.add_parser(
+        "check",
+        help="exit 1 if any locked tag now points elsewhere (a CI drift gate)",
+        description="Resolve every locked reference again, without writing the lock. Exit 0 if "
+        "none moved; 1 if any moved or is gone (printing REF: OLD -> NEW with revisions); 2 if "
+        "the lock file is missing or invalid; 3 if some could not be checked.",
+    )
+    _add_lock_option(check)
+    check.add_argument("--json", action="store_true", help="print a JSON array of findings")
+    add_registry_options(check)
+    check.set_defaults(run=run_check)
     return parser
 
 
-def add_resolver_options(parser: argparse.ArgumentParser) -> None:
-    """Options every resolving subcommand shares."""
-    parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
+def _add_lock_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--insecure-registry",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="use plain HTTP for this registry (repeatable); loopback hosts always are",
-    )
-    parser.add_argument("--ca-bundle", metavar="PATH", help="CA bundle to verify registries with")
-    parser.add_argument("--lock", metavar="PATH", help="lock file (default: $IMAGE_DIGEST_LOCK)")
-    parser.add_argument(
-        "--mode", choices=MODES, help="resolve, locked or fallback (default: $IMAGE_DIGEST_MODE)"
-    )
-    parser.add_argument(
-        "--labels", action="store_true", help="also read image labels (one more request each)"
+        "--lock",
+        metavar="PATH",
+        help="lock file (default: $IMAGE_DIGEST_LOCK, else ./image-digest.lock)",
     )
 
 
-def resolver_from(args: argparse.Namespace) -> Resolver:
-    return Resolver(
-        insecure_registries=args.insecure_registry,
-        ca_bundle=args.ca_bundle,
-        lock=args.lock,
-        mode=args.mode,
-        with_labels=args.labels,
-    )
-
-
-def run_resolve(args: argparse.Namespace) -> int:
-    refs = list(args.refs)
-    with resolver_from(args) as resolver:
-        outcome = resolver.resolve_each(refs, platform=args.platform)
-    results = [v for v in outcome.values() if isinstance(v, ResolvedImage)]
-    if args.json:
-        print(json.dumps([r.as_dict() for r in results], indent=2, sort_keys=True))
-    else:
-        for result in results:
-            print(f"{result.reference}\t{result.repo_digest}")
-    for result in results:
-        if result.warning:
-            _warn(result.warning)
-    failures = [(ref, v) for ref, v in outcome.items() if isinstance(v, DigestError)]
-    for _, error in failures:
-        _error(str(error))
-    return EXIT_FAILED if failures else EXIT_OK
-
-
-def _error(message: str) -> None:
-    print(f"image-digest: error: {_one_line(message)}", file=sys.stderr)
-
-
-def _warn(message: str) -> None:
-    print(f"image-digest: warning: {_one_line(message)}", file=sys.stderr)
-
-
-def _one_line(message: str) -> str:
-    return " ".join(message.split())
+def _quiet_library_log() -> None:
+    """The CLI prints each result's warning itself; don't let logging print it a second time."""
+    library = logging.getLogger("image_digest")
+    if not any(isinstance(h, logging.NullHandler) for h in library.handlers):
+        library.addHandler(logging.NullHandler())
 
 
 if __name__ == "__main__":  # pragma: no cover

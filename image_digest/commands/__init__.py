@@ -1,0 +1,1 @@
+"""The `image-digest` subcommands, one module each; `image_digest.cli` wires them to argparse."""

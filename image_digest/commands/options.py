@@ -1,0 +1,43 @@
+"""Command-line options the subcommands share, and the `Resolver` they describe."""
+
+from __future__ import annotations
+
+import argparse
+
+from image_digest.resolver import MODES, Resolver
+
+
+def add_registry_options(parser: argparse.ArgumentParser) -> None:
+    """How to reach registries: plain-HTTP hosts and extra CAs."""
+    parser.add_argument(
+        "--insecure-registry",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="use plain HTTP for this registry (repeatable); loopback hosts always are",
+    )
+    parser.add_argument("--ca-bundle", metavar="PATH", help="CA bundle to verify registries with")
+
+
+def add_resolver_options(parser: argparse.ArgumentParser) -> None:
+    """Options every resolving subcommand shares."""
+    parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
+    add_registry_options(parser)
+    parser.add_argument("--lock", metavar="PATH", help="lock file (default: $IMAGE_DIGEST_LOCK)")
+    parser.add_argument(
+        "--mode", choices=MODES, help="resolve, locked or fallback (default: $IMAGE_DIGEST_MODE)"
+    )
+    parser.add_argument(
+        "--labels", action="store_true", help="also read image labels (one more request each)"
+    )
+
+
+def resolver_from(args: argparse.Namespace) -> Resolver:
+    """The `Resolver` for `resolve`'s options (lock and mode default to the environment)."""
+    return Resolver(
+        insecure_registries=args.insecure_registry,
+        ca_bundle=args.ca_bundle,
+        lock=args.lock,
+        mode=args.mode,
+        with_labels=args.labels,
+    )
