@@ -1,0 +1,52 @@
+"""`import image_digest` stays light: no IaC SDK, no Google auth, until something needs them.
+
+A program that only pins images must not pay for (or require) pulumi, cdktf's jsii runtime or
+google-auth at import time. A fresh interpreter is the only honest place to look, since this
+test process has imported all sorts of things already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("pulumi", "cdktf", "cdktn", "jsii", "constructs", "google.auth", "grpc")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def modules_after(statement: str) -> set[str]:
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    return sorted(
+        name for name in modules if any(name == h or name.startswith(h + ".") for h in HEAVY)
+    )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import image_digest",
+        "import image_digest.cli",
+        "from image_digest import Resolver, parse, resolve",
+    ],
+)
+def test_importing_the_core_loads_no_heavy_module(statement):
+    assert heavy_in(modules_after(statement)) == []
+
+
+def test_creating_a_resolver_loads_no_heavy_module():
+    """The default keychain includes Google ADC, which must load google-auth only when asked
+    for credentials of a Google registry."""
+    modules = modules_after("import image_digest\nimage_digest.Resolver(credentials={}).close()")
+    assert heavy_in(modules) == []
