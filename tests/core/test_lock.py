@@ -71,8 +71,12 @@ def served(registry: RegistryServer, user_agent: str) -> int:
     probe = agent()
     requests.get(f"{registry.url}/v2/", headers={"User-Agent": probe}, timeout=10)
     log = registry.log_path
-    while probe not in log.read_text(errors="replace"):
+    for _ in range(500):  # more traffic pushes the access log out; no sleeping
+        if probe in log.read_text(errors="replace"):
+            break
         requests.get(f"{registry.url}/v2/", headers={"User-Agent": agent()}, timeout=10)
+    else:
+        raise AssertionError(f"the registry never logged the probe request; see {log}")
     access_lines = [
         line
         for line in log.read_text(errors="replace").splitlines()
