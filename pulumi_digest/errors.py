@@ -1,4 +1,10 @@
-"""Errors that add the Pulumi resource to the core's message, so the failing one is obvious."""
+"""The error every pulumi_digest entry point raises when an image cannot be pinned.
+
+It carries the core's errors unchanged (their messages say why and what to do) and adds who
+asked. It is also a `ValueError`, which the Pulumi SDK reports as a bad input *naming the
+resource* that consumed the value ("While processing resource: 'app' ..."), so even `pin`,
+which cannot know its consumer, ends up with the resource in the message.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,24 @@ from collections.abc import Mapping
 from image_digest import DigestError
 
 
-class PinError(DigestError):
-    """A resource's image could not be pinned; never deployed by tag instead.
+class PinError(DigestError, ValueError):
+    """An image could not be pinned; it is never deployed by tag instead.
 
-    `errors` maps each failing reference to the core's error (its message says why and what
-    to do); `resource_type` and `resource_name` say which resource asked for it.
+    `errors` maps each failing reference to the core's error; `resource_type` and
+    `resource_name` name the resource when the caller knew it (`pin_images`, `DigestImage`).
     """
 
-    def __init__(self, resource_type: str, resource_name: str, errors: Mapping[str, DigestError]):
+    def __init__(
+        self,
+        errors: Mapping[str, DigestError],
+        *,
+        resource_type: str | None = None,
+        resource_name: str | None = None,
+    ) -> None:
+        who = f" of {resource_type} {resource_name!r}" if resource_name else ""
         causes = "\n".join(f"  {reference}: {error}" for reference, error in errors.items())
         super().__init__(
-            f"pulumi_digest could not pin the image of {resource_type} {resource_name!r}; "
-            f"refusing to deploy it by tag:\n{causes}",
+            f"pulumi_digest could not pin the image{who}; refusing to deploy it by tag:\n{causes}",
             reference=next(iter(errors), None),
         )
         self.resource_type = resource_type

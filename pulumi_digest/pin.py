@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pulumi
 
-from image_digest import Resolver, needs_resolution
+from image_digest import DigestError, Resolver, needs_resolution
 
 from . import _resolvers
 from ._blocking import run_blocking
 from ._resolvers import LockPath
+from .errors import PinError
 
 
 def pin(
@@ -24,15 +25,20 @@ def pin(
     Resolution happens while the program runs, so a known `image` gives a known result during
     `pulumi preview` too, and downstream resources show the real diff. An Output `image`
     resolves once its value is known; a reference that already carries a digest passes
-    through untouched without a network call. `lock`/`mode` configure the default resolver
-    (see `image_digest.Resolver`); pass them or a `resolver`, not both.
+    through untouched without a network call. A failure raises `PinError` (the core's error
+    inside), which Pulumi reports naming the resource that used the value. `lock`/`mode`
+    configure the default resolver (see `image_digest.Resolver`); pass them or a `resolver`,
+    not both.
     """
     chosen = _resolvers.shared(resolver, lock=lock, mode=mode)
 
     async def resolve(reference: str) -> str:
         if not needs_resolution(reference):
             return reference
-        resolved = await run_blocking(chosen.resolve, reference, platform)
+        try:
+            resolved = await run_blocking(chosen.resolve, reference, platform)
+        except DigestError as error:
+            raise PinError({reference: error}) from error
         if resolved.warning:
             pulumi.log.warn(f"pulumi_digest.pin({reference!r}): {resolved.warning}")
         return resolved.repo_digest

@@ -63,9 +63,13 @@ class ImagePinner:
         try:
             resolved = await run_blocking(self.resolver.resolve_many, references, self.platform)
         except BatchResolutionError as error:
-            raise PinError(args.type_, args.name, error.errors) from error
+            raise PinError(
+                error.errors, resource_type=args.type_, resource_name=args.name
+            ) from error
         except DigestError as error:
-            raise PinError(args.type_, args.name, {references[0]: error}) from error
+            raise PinError(
+                {references[0]: error}, resource_type=args.type_, resource_name=args.name
+            ) from error
         for reference, image in resolved.items():
             if image.warning:
                 pulumi.log.warn(f"{args.type_} {args.name!r}: {reference}: {image.warning}")

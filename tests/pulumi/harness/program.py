@@ -8,6 +8,7 @@ down), and the loop closed afterwards so nothing leaks into the next test.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import runpy
 from collections.abc import Callable, Mapping
@@ -97,7 +98,16 @@ def run_program(
         loop.run_until_complete(run_pulumi_func(program))
     finally:
         monitor.close()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:  # a failed program leaves registrations waiting on it
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
+        # A failed run leaves Output futures holding exceptions nobody will read. Collect them
+        # now, quietly: left to a later gc pass, their __del__ logs from wherever it lands
+        # (CPython 3.11 then trips over it inside `compile`: "AST recursion depth mismatch").
+        loop.set_exception_handler(lambda _loop, _context: None)
+        gc.collect()
         loop.close()
         asyncio.set_event_loop(None)
         settings.reset_options()
