@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from urllib3.exceptions import HTTPError
 
 from image_digest.errors import (
     AuthenticationError,
@@ -22,6 +23,7 @@ from image_digest.errors import (
     RegistryError,
     RepositoryNotFoundError,
     TagNotFoundError,
+    shorten,
 )
 from image_digest.mediatypes import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from image_digest.reference import validate_digest
@@ -51,7 +53,7 @@ class Manifest:
     def json(self) -> dict[str, Any]:
         try:
             value = json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # hostile nesting raises RecursionError
             value = None
         if not isinstance(value, dict):
             raise RegistryError(
@@ -86,7 +88,7 @@ class RegistryClient:
                 header = response.headers.get("Docker-Content-Digest")
                 if header:
                     digest = self._checked_digest(header, reference)
-                    media_type = _media_type(response, reference, self.registry)
+                    media_type = self._media_type(response, reference)
                     return Descriptor(digest, media_type, _content_length(response)), None
             elif response.status_code not in _FALLBACK_TO_GET:
                 raise self._status_error(response, reference, repository, identifier)
@@ -117,7 +119,7 @@ class RegistryClient:
             header = response.headers.get("Docker-Content-Digest")
             header_digest = self._checked_digest(header, reference) if header else None
             body = self._read_capped(response, reference, "manifest", deadline)
-            media_type = _media_type(response, reference, self.registry)
+            media_type = self._media_type(response, reference)
         algorithm = (expected_digest or header_digest or "sha256:").split(":", 1)[0]
         digest = f"{algorithm}:{_HASHES[algorithm](body).hexdigest()}"
         for claimed, source in (
@@ -132,6 +134,16 @@ class RegistryClient:
                     reference=reference,
                     registry=self.registry,
                 )
+        if header_digest is None and expected_digest is None and not _is_json_object(body):
+            # Nothing vouches for these bytes: a body cut short by a closed connection (no
+            # Content-Length) would hash to a wrong digest. A manifest is a JSON object.
+            raise RegistryError(
+                f"registry {self.registry} served a manifest for {reference} that is not a "
+                "JSON object (truncated, or not a manifest), without a Docker-Content-Digest "
+                "to check it against; refusing to pin its hash",
+                reference=reference,
+                registry=self.registry,
+            )
         if media_type is None:
             media_type = _body_media_type(body)
         return Manifest(Descriptor(digest, media_type, len(body)), body)
@@ -163,13 +175,19 @@ class RegistryClient:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _quote(self, text: str, limit: int) -> str:
+        """Text the registry sent, fit for an error message: without any credential we hold
+        (redacted before shortening, so no fragment of one survives) and short."""
+        return shorten(self.transport.redact(text), limit)
+
     def _checked_digest(self, value: str, reference: str) -> str:
         try:
             return validate_digest(value.strip())
         except InvalidReferenceError:
             raise RegistryError(
                 f"registry {self.registry} sent a malformed Docker-Content-Digest "
-                f"{value[:80]!r} for {reference}; expected 'sha256:' and 64 hex digits",
+                f"{self._quote(value, 80)!r} for {reference}; expected 'sha256:' and 64 hex "
+                "digits",
                 reference=reference,
                 registry=self.registry,
             ) from None
@@ -189,20 +207,19 @@ class RegistryClient:
                 if size > cap:
                     raise self._too_large(reference, what, size, cap)
                 if deadline.expired():
-                    raise RegistryError(
-                        f"registry {self.registry} sent the {what} for {reference} too slowly: "
-                        f"the total time bound of {deadline.seconds:g} s ran out",
-                        reference=reference,
-                        registry=self.registry,
-                    )
+                    raise self._too_slow(reference, what, deadline)
                 chunks.append(chunk)
-        except requests.RequestException as exc:
+        except (requests.RequestException, HTTPError, OSError) as exc:
+            if deadline.expired():  # the deadline cut the connection
+                raise self._too_slow(reference, what, deadline) from None
             raise RegistryError(
                 f"registry {self.registry} broke off the {what} for {reference}: "
                 f"{type(exc).__name__}",
                 reference=reference,
                 registry=self.registry,
             ) from None
+        if deadline.expired():  # cut at a chunk boundary: what we have may be partial
+            raise self._too_slow(reference, what, deadline)
         body = b"".join(chunks)
         if declared is not None and len(body) != declared:
             raise RegistryError(
@@ -216,22 +233,49 @@ class RegistryClient:
     def _repository_exists(self, reference: str, repository: str) -> bool:
         """Many registries say MANIFEST_UNKNOWN for a missing repository too; the tags list
         tells them apart (asked only on this error path, never when resolving succeeds)."""
-        try:
-            response = self.transport.request(
-                "GET",
-                repository,
-                f"/v2/{repository}/tags/list?n=1",
-                headers={},
-                deadline=Deadline(self.transport.options.connect_timeout * 2),
-                reference=reference,
-            )
-        except DigestError:
-            return True
-        with response:
-            if response.status_code != 404:
+        with Deadline(self.transport.options.connect_timeout * 2) as deadline:
+            try:
+                response = self.transport.request(
+                    "GET",
+                    repository,
+                    f"/v2/{repository}/tags/list?n=1",
+                    headers={},
+                    deadline=deadline,
+                    reference=reference,
+                )
+            except DigestError:
                 return True
-            code, _ = _error_body(response)
-            return code != "NAME_UNKNOWN"
+            with response:
+                if response.status_code != 404:
+                    return True
+                code, _ = _error_body(response)
+                return code != "NAME_UNKNOWN"
+
+    def _too_slow(self, reference: str, what: str, deadline: Deadline) -> RegistryError:
+        return RegistryError(
+            f"registry {self.registry} sent the {what} for {reference} too slowly: the total "
+            f"time bound of {deadline.seconds:g} s ran out; raise total_timeout if the "
+            "registry is just slow",
+            reference=reference,
+            registry=self.registry,
+        )
+
+    def _media_type(self, response: requests.Response, reference: str) -> str | None:
+        raw = response.headers.get("Content-Type")
+        if not raw:
+            return None
+        media_type = raw.split(";", 1)[0].strip().lower()
+        if media_type in ALL_MANIFEST_TYPES or media_type.endswith("+json"):
+            return media_type
+        if media_type == "application/json":
+            return None
+        raise RegistryError(
+            f"registry {self.registry} answered {reference} with Content-Type "
+            f"{self._quote(media_type, 80)!r}, which is not a manifest media type (is this "
+            "really a registry, or a login page?)",
+            reference=reference,
+            registry=self.registry,
+        )
 
     def _too_large(self, reference: str, what: str, size: int, cap: int) -> RegistryError:
         return RegistryError(
@@ -246,7 +290,9 @@ class RegistryClient:
     ) -> DigestError:
         status = response.status_code
         code, message = _error_body(response)
-        detail = f" ({code}: {self.transport.redact(message)})" if code else ""
+        if code is not None:
+            code, message = self._quote(code, 64), self._quote(message, 200)
+        detail = f" ({code}: {message})" if code else ""
         where = f"registry {self.registry}"
         if status == 404 or code in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN"):
             if code == "NAME_UNKNOWN" or not self._repository_exists(reference, repository):
@@ -279,17 +325,26 @@ class RegistryClient:
 
 
 def _error_body(response: requests.Response) -> tuple[str | None, str]:
-    """The first (code, message) of a distribution error body, if there is one."""
+    """The first (code, message) of a distribution error body, if there is one (untrimmed:
+    the caller redacts credentials before it shortens)."""
     try:
         raw = response.raw.read(_MAX_ERROR_BODY, decode_content=True) if response.raw else b""
         errors = json.loads(raw).get("errors") if raw else None
         first = errors[0] if isinstance(errors, list) and errors else {}
         code, message = first.get("code"), first.get("message", "")
-    except (ValueError, AttributeError, TypeError, requests.RequestException, OSError):
+    except (
+        ValueError,
+        RecursionError,
+        AttributeError,
+        TypeError,
+        requests.RequestException,
+        OSError,
+        HTTPError,
+    ):
         return None, ""
     if not isinstance(code, str):
         return None, ""
-    return code[:64], str(message)[:200]
+    return code, str(message)
 
 
 def _content_length(response: requests.Response) -> int | None:
@@ -297,27 +352,17 @@ def _content_length(response: requests.Response) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _media_type(response: requests.Response, reference: str, registry: str) -> str | None:
-    raw = response.headers.get("Content-Type")
-    if not raw:
-        return None
-    media_type = raw.split(";", 1)[0].strip().lower()
-    if media_type in ALL_MANIFEST_TYPES or media_type.endswith("+json"):
-        return media_type
-    if media_type == "application/json":
-        return None
-    raise RegistryError(
-        f"registry {registry} answered {reference} with Content-Type {media_type[:80]!r}, "
-        "which is not a manifest media type (is this really a registry, or a login page?)",
-        reference=reference,
-        registry=registry,
-    )
+def _is_json_object(body: bytes) -> bool:
+    try:
+        return isinstance(json.loads(body), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _body_media_type(body: bytes) -> str | None:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     media_type = value.get("mediaType") if isinstance(value, dict) else None
     return media_type if isinstance(media_type, str) else None

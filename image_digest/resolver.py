@@ -308,7 +308,24 @@ class Resolver:
         self, reference: Reference, wanted: Platform | None, text: str, with_labels: bool
     ) -> _Pin:
         client = self._client(reference)
-        deadline = Deadline(self.options.total_timeout)
+        with Deadline(self.options.total_timeout) as deadline:
+            try:
+                return self._ask_registry(client, reference, wanted, text, with_labels, deadline)
+            except DigestError as exc:
+                # The last line of defence: whatever a hostile registry echoed into an error
+                # (headers, index entries...), no credential we sent it leaves in a message.
+                client.transport.scrub(exc)
+                raise
+
+    def _ask_registry(
+        self,
+        client: RegistryClient,
+        reference: Reference,
+        wanted: Platform | None,
+        text: str,
+        with_labels: bool,
+        deadline: Deadline,
+    ) -> _Pin:
         repo = reference.repository
         descriptor, manifest = client.descriptor(text, repo, reference.identifier, deadline)
         chosen, platform = descriptor, None
@@ -426,13 +443,21 @@ class Resolver:
         if cached is not None:
             return cached
         manifest = manifest or self._manifest(client, text, repo, descriptor, deadline)
-        config_ref = manifest.json().get("config")
+        config_ref = _manifest_json(manifest, text, client.registry).get("config")
         digest = config_ref.get("digest") if isinstance(config_ref, dict) else None
         value: Any = {}
         if isinstance(digest, str):
-            validate_digest(digest)
+            try:
+                validate_digest(digest)
+            except DigestError:
+                raise RegistryError(
+                    f"registry {client.registry} served a manifest for {text} whose config "
+                    "has a malformed digest",
+                    reference=text,
+                    registry=client.registry,
+                ) from None
             body = client.blob(text, repo, digest, deadline)
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(body)
         config: dict[str, Any] = value if isinstance(value, dict) else {}
         # Keyed by the manifest's digest: content-addressed, so never stale.
@@ -469,9 +494,7 @@ class Resolver:
             by_registry[reference.registry].append(reference)
         jobs = [
             pool.submit(
-                self._client(refs[0]).transport.prefetch_tokens,
-                {r.repository for r in refs},
-                Deadline(self.options.total_timeout),
+                self._prefetch, self._client(refs[0]).transport, {r.repository for r in refs}
             )
             for refs in by_registry.values()
             if len({r.repository for r in refs}) > 1
@@ -480,6 +503,10 @@ class Resolver:
             # Each lookup then reports a failure for its own reference.
             with contextlib.suppress(DigestError):
                 job.result()
+
+    def _prefetch(self, transport: RegistryTransport, repositories: set[str]) -> None:
+        with Deadline(self.options.total_timeout) as deadline:
+            transport.prefetch_tokens(repositories, deadline)
 
     def _record(self, pins: Iterable[tuple[Reference, Platform | None, _Pin]]) -> None:
         if self.lock is None or self.mode == "locked":
@@ -523,6 +550,17 @@ def _looks_like_index(manifest: Manifest) -> bool:
         return isinstance(manifest.json().get("manifests"), list)
     except RegistryError:
         return False
+
+
+def _manifest_json(manifest: Manifest, text: str, registry: str) -> dict[str, Any]:
+    try:
+        return manifest.json()
+    except RegistryError:
+        raise RegistryError(
+            f"registry {registry} served a manifest for {text} that is not a JSON object",
+            reference=text,
+            registry=registry,
+        ) from None
 
 
 def _index_json(index: Manifest, text: str, registry: str) -> dict[str, Any]:

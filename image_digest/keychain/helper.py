@@ -50,7 +50,7 @@ def helper_credentials(helper: str, server_url: str, *, registry: str) -> Creden
     try:
         answer = json.loads(done.stdout)
         username, secret = answer["Username"], answer["Secret"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise AuthenticationError(
             f"credential helper {program} returned an answer for {registry} that is not the "
             'JSON object {"Username": ..., "Secret": ...} the protocol requires',

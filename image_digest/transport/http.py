@@ -3,6 +3,11 @@
 The first request to a registry pings `/v2/` once to learn its auth challenge; after that every
 request carries Basic credentials or a cached Bearer token for its repository. A 401 on a
 request drops that token and tries once more with a fresh one, then fails.
+
+Credentials stay with the registry: a redirect to another host (or port, or scheme) drops the
+Authorization header, a challenge from such a redirect target is never answered, a redirect
+from HTTPS down to plain HTTP is refused, and `~/.netrc` never adds credentials of its own.
+Every request runs under the resolution's `Deadline`, on the wire too (see `deadline.py`).
 """
 
 from __future__ import annotations
@@ -13,19 +18,20 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import HTTPError, MaxRetryError, ProtocolError
+from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, ProtocolError
 
-from image_digest.errors import AuthenticationError, RegistryError
+from image_digest.errors import AuthenticationError, DigestError, RegistryError
 from image_digest.keychain.chain import Keychain
 from image_digest.keychain.credentials import Basic, Credential, IdentityToken
 from image_digest.transport.challenge import Challenge, parse_challenge
+from image_digest.transport.connection import DeadlineAdapter, enforcing
 from image_digest.transport.deadline import Deadline
 from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
-from image_digest.transport.token import Token, TokenCache, fetch_token, pull_scope
+from image_digest.transport.token import Token, TokenCache, basic_header, fetch_token, pull_scope
 
 _UNSET: Any = object()
 _HOST_POOLS = 4
@@ -73,7 +79,7 @@ class RegistryTransport:
         challenge = self._ping(deadline, reference)
         url = f"{self.base_url}{path}"
         for attempt in (1, 2):
-            auth_header, token = self._authorization(challenge, repository, deadline)
+            auth_header, token = self._authorization(challenge, repository, deadline, reference)
             all_headers = dict(headers)
             if auth_header:
                 all_headers["Authorization"] = auth_header
@@ -81,6 +87,9 @@ class RegistryTransport:
             if response.status_code != 401:
                 return response
             _release(response)
+            if not self._same_origin(response.url):
+                # A redirect target asking for credentials gets none, and no token either.
+                raise self._unauthorized(reference, response)
             fresh = parse_challenge(response.headers.get("WWW-Authenticate")) or challenge
             if challenge is None or attempt == 2:
                 if challenge is None and fresh is not None:
@@ -99,13 +108,23 @@ class RegistryTransport:
             return
         scopes = sorted({pull_scope(r) for r in repositories} - self._cached_scopes(repositories))
         for start in range(0, len(scopes), 100):
-            self._fetch_token(challenge, scopes[start : start + 100], deadline)
+            self._fetch_token(challenge, scopes[start : start + 100], deadline, self.registry)
 
     def redact(self, text: str) -> str:
         """Remove any credential we hold from text a registry sent back to us."""
         for secret in self._secrets:
             text = text.replace(secret, "[REDACTED]")
         return text
+
+    def scrub(self, error: DigestError) -> DigestError:
+        """`error`, with every credential we hold removed from its message, code and notes."""
+        error.args = tuple(self.redact(a) if isinstance(a, str) else a for a in error.args)
+        notes = getattr(error, "__notes__", None)
+        if isinstance(notes, list):
+            notes[:] = [self.redact(n) if isinstance(n, str) else n for n in notes]
+        if isinstance(error, RegistryError) and error.code:
+            error.code = self.redact(error.code)
+        return error
 
     def close(self) -> None:
         self._session.close()
@@ -120,6 +139,8 @@ class RegistryTransport:
                 response = self._send("GET", f"{self.base_url}/v2/", {}, deadline, reference)
                 with response:
                     _drain(response)
+                    if response.status_code == 401 and not self._same_origin(response.url):
+                        raise self._unauthorized(reference, response)
                     if response.status_code == 401:
                         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
                         if challenge is None or challenge.scheme not in ("basic", "bearer"):
@@ -149,20 +170,21 @@ class RegistryTransport:
         return self._credential
 
     def _authorization(
-        self, challenge: Challenge | None, repository: str, deadline: Deadline
+        self, challenge: Challenge | None, repository: str, deadline: Deadline, reference: str
     ) -> tuple[str | None, Token | None]:
         if challenge is None:
             return None, None
         if challenge.scheme == "basic":
             credential = self._credentials()
             if isinstance(credential, Basic):
-                raw = f"{credential.username}:{credential.password}".encode()
-                return f"Basic {base64.b64encode(raw).decode()}", None
+                return basic_header(credential), None
             return None, None
-        token = self._token_for(challenge, pull_scope(repository), deadline)
+        token = self._token_for(challenge, pull_scope(repository), deadline, reference)
         return f"Bearer {token.value}", token
 
-    def _token_for(self, challenge: Challenge, scope: str, deadline: Deadline) -> Token:
+    def _token_for(
+        self, challenge: Challenge, scope: str, deadline: Deadline, reference: str
+    ) -> Token:
         """The cached token for `scope`, else one fetch shared by every thread that needs it
         (without this, a batch's first wave of lookups would each ask the token server)."""
         token = self._tokens.get(scope)
@@ -173,22 +195,30 @@ class RegistryTransport:
         # Waiting is bounded by our deadline; past it we fetch for ourselves.
         acquired = lock.acquire(timeout=max(0.0, deadline.remaining()))
         try:
-            return self._tokens.get(scope) or self._fetch_token(challenge, [scope], deadline)
+            return self._tokens.get(scope) or self._fetch_token(
+                challenge, [scope], deadline, reference
+            )
         finally:
             if acquired:
                 lock.release()
 
-    def _fetch_token(self, challenge: Challenge, scopes: list[str], deadline: Deadline) -> Token:
-        remaining = max(0.1, deadline.remaining())
-        self.request_count += 1
+    def _fetch_token(
+        self, challenge: Challenge, scopes: list[str], deadline: Deadline, reference: str
+    ) -> Token:
+        peer = f"token server {urlsplit(challenge.realm or '').netloc} for registry {self.registry}"
+
+        def send(method: str, url: str, **kwargs: Any) -> requests.Response:
+            headers = kwargs.pop("headers", {})
+            return self._send(method, url, headers, deadline, reference, peer=peer, **kwargs)
+
         token, granted = fetch_token(
-            self._session,
+            send,
             challenge,
             scopes,
             self._credentials(),
             registry=self.registry,
             registry_scheme=self.scheme,
-            timeout=(self.options.connect_timeout, min(self.options.read_timeout, remaining)),
+            reference=reference,
         )
         self._secrets.add(token.value)
         # A single requested scope is trusted even without an access claim naming it.
@@ -199,6 +229,14 @@ class RegistryTransport:
         return {pull_scope(r) for r in repositories if self._tokens.get(pull_scope(r))}
 
     def _unauthorized(self, reference: str, response: requests.Response) -> AuthenticationError:
+        if not self._same_origin(response.url):
+            return AuthenticationError(
+                f"registry {self.registry} redirected the request for {reference} to "
+                f"{urlsplit(response.url).netloc}, which answered HTTP 401; credentials are "
+                "never sent to another host",
+                reference=reference,
+                registry=self.registry,
+            )
         credential = self._credentials()
         hint = (
             "the registry rejected the configured credentials"
@@ -221,48 +259,82 @@ class RegistryTransport:
         headers: Mapping[str, str],
         deadline: Deadline,
         reference: str,
+        *,
+        peer: str | None = None,
+        **request_options: Any,
     ) -> requests.Response:
+        """Send with retries, within `deadline`; the response may be any status.
+
+        `peer` names who is being talked to in errors (the registry, unless it is its token
+        server); `request_options` go to `requests` (params, data, allow_redirects).
+        """
+        peer = peer or f"registry {self.registry}"
         retry = retry_policy(self.options)
         attempts = 0
         while True:
             remaining = deadline.remaining()
             if remaining <= 0:
-                raise self._timed_out(reference, attempts)
+                raise self._timed_out(reference, attempts, peer)
             attempts += 1
             response: requests.Response | None = None
             error: Exception | None = None
             self.request_count += 1
             try:
-                response = self._session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    timeout=(
-                        min(self.options.connect_timeout, remaining),
-                        min(self.options.read_timeout, remaining),
-                    ),
-                    # A HEAD has no body: reading it at once returns the connection to the
-                    # pool; closing an unread streamed response would drop the connection.
-                    stream=method != "HEAD",
-                    allow_redirects=True,
-                )
+                with enforcing(deadline):
+                    response = self._session.request(
+                        method,
+                        url,
+                        headers=headers,
+                        timeout=(
+                            min(self.options.connect_timeout, remaining),
+                            min(self.options.read_timeout, remaining),
+                        ),
+                        # A HEAD has no body: reading it at once returns the connection to the
+                        # pool; closing an unread streamed response would drop the connection.
+                        stream=method != "HEAD",
+                        # Per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+                        # override a session's CA bundle, but not a request's.
+                        verify=self.options.ca_bundle or True,
+                        **{"allow_redirects": True, **request_options},
+                    )
             except requests.exceptions.SSLError:
                 raise RegistryError(
-                    f"TLS verification failed for registry {self.registry} while resolving "
-                    f"{reference}: its certificate is not trusted; pass the CA bundle "
-                    "(ca_bundle=... / --ca-bundle) or, for a test registry, name it insecure",
+                    f"TLS verification failed for {peer} while resolving {reference}: its "
+                    "certificate is not trusted; pass the CA bundle (ca_bundle=... / "
+                    "--ca-bundle) or, for a test registry, name it insecure",
                     reference=reference,
                     registry=self.registry,
                 ) from None
             except requests.exceptions.TooManyRedirects:
                 raise RegistryError(
-                    f"registry {self.registry} redirected too many times while resolving "
-                    f"{reference} (limit {self.options.max_redirects})",
+                    f"{peer} redirected too many times while resolving {reference} "
+                    f"(limit {self.options.max_redirects})",
+                    reference=reference,
+                    registry=self.registry,
+                ) from None
+            except DowngradeRedirect as exc:
+                raise RegistryError(
+                    f"{peer} redirected the request for {reference} from HTTPS to plain HTTP "
+                    f"({exc.target_host}); refused, as the answer could be forged in transit",
                     reference=reference,
                     registry=self.registry,
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 error = exc
+            except (requests.RequestException, ValueError) as exc:
+                # A malformed redirect or header from the peer (bad Location, conflicting
+                # Content-Length, a header value requests refuses to send...).
+                raise RegistryError(
+                    f"{peer} sent an answer that cannot be used while resolving {reference}: "
+                    f"{type(exc).__name__}",
+                    reference=reference,
+                    registry=self.registry,
+                ) from None
+            if deadline.expired():
+                # Whatever arrived is what was left when the deadline cut the connection.
+                if response is not None:
+                    response.close()
+                raise self._timed_out(reference, attempts, peer)
             if response is not None and not retry.is_retry(
                 method, response.status_code, "Retry-After" in response.headers
             ):
@@ -277,33 +349,102 @@ class RegistryTransport:
             except MaxRetryError:
                 if response is not None:
                     return response
-                raise self._unreachable(reference, error, attempts) from None
+                raise self._unreachable(reference, error, attempts, peer) from None
             wait = retry.get_backoff_time()
             if response is not None:
                 asked = retry.get_retry_after(response.raw)
                 wait = min(asked, self.options.max_retry_after) if asked is not None else wait
                 _release(response)
             if wait > deadline.remaining():
-                raise self._timed_out(reference, attempts)
+                raise self._timed_out(reference, attempts, peer)
             time.sleep(wait)
 
-    def _timed_out(self, reference: str, attempts: int) -> RegistryError:
+    def _same_origin(self, url: str | None) -> bool:
+        """Whether `url` (where a response finally came from) is this registry itself."""
+        if not url:
+            return True
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower() == self.base_url.lower()
+
+    def _timed_out(self, reference: str, attempts: int, peer: str) -> RegistryError:
         return RegistryError(
-            f"registry {self.registry} did not give an answer for {reference} within the "
-            f"total time bound of {self.options.total_timeout:g} s ({attempts} attempts); "
-            "raise total_timeout if the registry is just slow",
+            f"{peer} did not give a complete answer for {reference} within the total time bound "
+            f"of {self.options.total_timeout:g} s ({attempts} attempts); raise total_timeout "
+            "if the registry is just slow",
             reference=reference,
             registry=self.registry,
         )
 
-    def _unreachable(self, reference: str, error: Exception | None, attempts: int) -> RegistryError:
-        kind = type(error).__name__ if error is not None else "no response"
+    def _unreachable(
+        self, reference: str, error: Exception | None, attempts: int, peer: str
+    ) -> RegistryError:
         return RegistryError(
-            f"registry {self.registry} is unreachable while resolving {reference}: {kind} "
-            f"after {attempts} attempts ({self.base_url})",
+            f"{peer} is unreachable while resolving {reference}: {_describe(error, self.options)}"
+            f" ({attempts} attempts to {self.base_url})",
             reference=reference,
             registry=self.registry,
         )
+
+
+class DowngradeRedirect(requests.RequestException):
+    """A redirect from HTTPS to plain HTTP, which we never follow."""
+
+    def __init__(self, target_host: str):
+        super().__init__("redirect from https to http refused")
+        self.target_host = target_host
+
+
+class _RegistrySession(requests.Session):
+    """A session whose redirects keep credentials at home and never downgrade to HTTP."""
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        new_url = prepared_request.url or ""
+        old_url = response.request.url or ""
+        if urlsplit(old_url).scheme == "https" and urlsplit(new_url).scheme != "https":
+            raise DowngradeRedirect(urlsplit(new_url).netloc)
+        # Like requests, drop Authorization when the host, port or scheme changes; unlike
+        # requests, never pick up credentials for the new host from ~/.netrc.
+        if "Authorization" in prepared_request.headers and _origin(old_url) != _origin(new_url):
+            del prepared_request.headers["Authorization"]
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = None
+    return (parts.scheme, parts.hostname, port)
+
+
+def _describe(error: Exception | None, options: TransportOptions) -> str:
+    """What went wrong with a connection, in words (never the peer's own text)."""
+    if error is None:
+        return "no response"
+    causes: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and len(causes) < 10:
+        causes.append(seen)
+        seen = getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
+    chain = [type(cause) for cause in causes] + [
+        type(arg)
+        for cause in causes
+        for arg in getattr(cause, "args", ())
+        if isinstance(arg, BaseException)
+    ]
+    if any(issubclass(kind, NameResolutionError) for kind in chain):
+        return "its host name does not resolve (DNS)"
+    if any(issubclass(kind, ConnectionRefusedError) for kind in chain):
+        return "connection refused"
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return f"connecting timed out (connect_timeout {options.connect_timeout:g} s)"
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return f"no answer within read_timeout {options.read_timeout:g} s"
+    if any(issubclass(kind, ConnectionResetError) for kind in chain):
+        return "the connection was reset"
+    return f"the connection failed ({type(error).__name__})"
 
 
 def _drain(response: requests.Response) -> None:
@@ -332,10 +473,10 @@ def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest
 
 
 def _new_session(options: TransportOptions) -> requests.Session:
-    session = requests.Session()
+    session = _RegistrySession()
     # Several host pools (registry, token realm, a redirect target), so talking to the token
     # server does not evict and close the registry's kept-alive connections.
-    adapter = HTTPAdapter(
+    adapter = DeadlineAdapter(
         pool_connections=_HOST_POOLS, pool_maxsize=options.pool_size, max_retries=0
     )
     session.mount("https://", adapter)

@@ -12,9 +12,14 @@ DEFAULT_USER_AGENT = "image-digest (+https://pypi.org/project/image-digest/)"
 class TransportOptions:
     """Timeouts, retries, TLS and size limits for talking to registries.
 
-    `total_timeout` bounds one resolution (all its requests, retries and waits); a server that
-    answers slowly or asks to wait longer than that fails with a `RegistryError` instead of
-    hanging a deployment.
+    `total_timeout` bounds one resolution (all its requests, retries and waits, and every
+    byte of every response: a connection still busy when it runs out is cut); a server that
+    answers slowly, trickles, or asks to wait longer than that fails with a `RegistryError`
+    instead of hanging a deployment.
+
+    Loopback registries (`localhost`, `127.0.0.0/8`, `::1`) and `insecure_registries` are
+    spoken to over plain HTTP; `secure_registries` forces HTTPS for a loopback registry that
+    serves TLS (e.g. a local registry with its own certificate; pair it with `ca_bundle`).
     """
 
     connect_timeout: float = 5.0
@@ -27,14 +32,31 @@ class TransportOptions:
     max_retry_after: float = 30.0
     ca_bundle: str | None = None
     insecure_registries: frozenset[str] = field(default_factory=frozenset)
+    secure_registries: frozenset[str] = field(default_factory=frozenset)
     user_agent: str = DEFAULT_USER_AGENT
     pool_size: int = 16
     max_manifest_bytes: int = 4 * 1024 * 1024
     max_redirects: int = 5
 
+    def __post_init__(self) -> None:
+        # Accept any iterable of hosts (a list from a config file, a tuple...).
+        for name in ("insecure_registries", "secure_registries"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"{name} must be a collection of hosts, not a string")
+            object.__setattr__(self, name, frozenset(value))
+        both = self.insecure_registries & self.secure_registries
+        if both:
+            raise ValueError(
+                f"registries named both insecure and secure: {', '.join(sorted(both))}"
+            )
+
     def scheme_for(self, registry: str) -> str:
-        """Plain HTTP only for loopback hosts and registries the caller named insecure."""
+        """Plain HTTP only for loopback hosts and registries the caller named insecure;
+        HTTPS for every other host, and for loopback hosts named in `secure_registries`."""
         host = _host_of(registry)
+        if registry in self.secure_registries or host in self.secure_registries:
+            return "https"
         if registry in self.insecure_registries or host in self.insecure_registries:
             return "http"
         return "http" if _is_loopback(host) else "https"

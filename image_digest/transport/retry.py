@@ -10,7 +10,9 @@ from urllib3.util.retry import Retry
 
 from image_digest.transport.options import TransportOptions
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# 500 too: registries (Docker Hub, GCR) answer it for transient backend failures, and every
+# request we make is a read.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
 
-from image_digest.errors import AuthenticationError, RegistryError
+from image_digest.errors import AuthenticationError, RegistryError, shorten
 from image_digest.keychain.credentials import Basic, Credential, IdentityToken
 from image_digest.transport.challenge import Challenge
 
 DEFAULT_EXPIRES_IN = 60.0
+MAX_EXPIRES_IN = 24 * 3600.0
+MAX_TOKEN_RESPONSE_BYTES = 1_048_576
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _EXPIRY_MARGIN = 10.0
 CLIENT_ID = "image-digest"
 
@@ -64,90 +68,149 @@ class TokenCache:
                 self._tokens.pop(scope, None)
 
 
+class Send(Protocol):
+    """How the transport sends a token request: with its retries, time bound and TLS rules."""
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        params: list[tuple[str, str]] | None = None,
+        data: Mapping[str, str] | None = None,
+        allow_redirects: bool = True,
+    ) -> requests.Response: ...
+
+
 def fetch_token(
-    session: requests.Session,
+    send: Send,
     challenge: Challenge,
     scopes: Sequence[str],
     credential: Credential | None,
     *,
     registry: str,
     registry_scheme: str,
-    timeout: tuple[float, float],
+    reference: str,
 ) -> tuple[Token, set[str]]:
-    """Ask the token server for `scopes`; return the token and the scopes it grants."""
+    """Ask the token server for `scopes`; return the token and the scopes it grants.
+
+    Credentials go only to the realm the registry named, only over HTTPS when the registry is
+    served over HTTPS, and never along a redirect to another host: a Basic header is dropped
+    by the redirect rules of the session, and a refresh-token form is never re-sent at all.
+    """
+    while_resolving = f" (while resolving {reference})"
     realm = challenge.realm
     if not realm:
         raise AuthenticationError(
-            f"registry {registry} asked for a Bearer token but named no realm to get it from",
+            f"registry {registry} asked for a Bearer token but named no realm to get it from"
+            f"{while_resolving}",
+            reference=reference,
             registry=registry,
         )
-    realm_scheme = urlsplit(realm).scheme.lower()
-    if realm_scheme not in ("http", "https"):
+    realm_parts = urlsplit(realm)
+    realm_scheme, realm_host = realm_parts.scheme.lower(), realm_parts.netloc
+    if realm_scheme not in ("http", "https") or not realm_host:
         raise AuthenticationError(
-            f"registry {registry} named an unusable token realm scheme {realm_scheme!r}",
+            f"registry {registry} named an unusable token realm {shorten(realm, 80)!r}"
+            f"{while_resolving}",
+            reference=reference,
             registry=registry,
         )
     if registry_scheme == "https" and realm_scheme != "https":
         raise AuthenticationError(
-            f"registry {registry} is served over HTTPS but sent its token realm over plain HTTP; "
-            "refusing to send credentials or trust tokens over an unencrypted channel",
+            f"registry {registry} is served over HTTPS but sent its token realm over plain HTTP "
+            f"({realm_host}); refusing to send credentials or trust tokens over an unencrypted "
+            f"channel{while_resolving}",
+            reference=reference,
             registry=registry,
         )
     service = challenge.params.get("service")
-    realm_host = urlsplit(realm).netloc
-    try:
-        if isinstance(credential, IdentityToken):
-            form = {
-                "grant_type": "refresh_token",
-                "refresh_token": credential.token,
-                "client_id": CLIENT_ID,
-                "scope": " ".join(scopes),
-                **({"service": service} if service else {}),
-            }
-            response = session.post(realm, data=form, timeout=timeout)
-        else:
-            params: list[tuple[str, str]] = [("service", service)] if service else []
-            params += [("scope", scope) for scope in scopes]
-            auth = (
-                (credential.username, credential.password)
-                if isinstance(credential, Basic)
-                else None
-            )
-            response = session.get(realm, params=params, auth=auth, timeout=timeout)
-    except requests.RequestException as exc:
-        raise RegistryError(
-            f"token server {realm_host} for registry {registry} is unreachable: "
-            f"{type(exc).__name__}",
-            registry=registry,
-        ) from None
+    if isinstance(credential, IdentityToken):
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": credential.token,
+            "client_id": CLIENT_ID,
+            "scope": " ".join(scopes),
+            **({"service": service} if service else {}),
+        }
+        # A 307/308 redirect would re-send the form (and its refresh token) elsewhere.
+        response = send("POST", realm, headers={}, data=form, allow_redirects=False)
+    else:
+        params: list[tuple[str, str]] = [("service", service)] if service else []
+        params += [("scope", scope) for scope in scopes]
+        headers = {"Authorization": basic_header(credential)} if credential else {}
+        response = send("GET", realm, headers=headers, params=params)
+    where = f"token server {realm_host} for registry {registry}"
     with response:
         if response.status_code in (401, 403):
             who = "the configured credentials" if credential else "anonymous access"
             raise AuthenticationError(
-                f"token server {realm_host} for registry {registry} refused {who} "
-                f"(HTTP {response.status_code}); check your docker login or explicit credentials",
+                f"{where} refused {who} (HTTP {response.status_code}){while_resolving}; check "
+                "your docker login or explicit credentials",
+                reference=reference,
                 registry=registry,
             )
         if response.status_code != 200:
             raise RegistryError(
-                f"token server {realm_host} for registry {registry} answered HTTP "
-                f"{response.status_code}",
+                f"{where} answered HTTP {response.status_code}{while_resolving}",
+                reference=reference,
                 registry=registry,
                 status=response.status_code,
             )
-        body = _json_object(response.content[:1_048_576])
-    value = body.get("token") or body.get("access_token") if body else None
+        body = _json_object(_read_limited(response, where, while_resolving, registry, reference))
+    value = (body.get("token") or body.get("access_token")) if body else None
     if not isinstance(value, str) or not value:
         raise RegistryError(
-            f"token server {realm_host} for registry {registry} returned no token "
-            "(expected JSON with 'token' or 'access_token')",
+            f"{where} returned no token (expected JSON with 'token' or 'access_token')"
+            f"{while_resolving}",
+            reference=reference,
+            registry=registry,
+        )
+    if not _TOKEN_RE.fullmatch(value):
+        raise RegistryError(
+            f"{where} returned a token that is not printable ASCII without spaces, so it "
+            f"cannot be sent as a header{while_resolving}",
+            reference=reference,
             registry=registry,
         )
     expires_in = body.get("expires_in") if body else None
     lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 0.0
-    lifetime = lifetime or DEFAULT_EXPIRES_IN
+    lifetime = min(lifetime or DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN)
     token = Token(value, time.monotonic() + max(lifetime - _EXPIRY_MARGIN, lifetime / 2))
     return token, granted_scopes(value, scopes)
+
+
+def basic_header(credential: Basic) -> str:
+    """`Basic base64(user:password)` in UTF-8, like docker. (requests' own helper encodes
+    latin-1 and fails on anything else with an exception whose repr holds the password.)"""
+    raw = f"{credential.username}:{credential.password}".encode()
+    return f"Basic {base64.b64encode(raw).decode()}"
+
+
+def _read_limited(
+    response: requests.Response, where: str, while_resolving: str, registry: str, reference: str
+) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(65_536):
+            size += len(chunk)
+            if size > MAX_TOKEN_RESPONSE_BYTES:
+                raise RegistryError(
+                    f"{where} sent a token response over {MAX_TOKEN_RESPONSE_BYTES} bytes"
+                    f"{while_resolving}",
+                    reference=reference,
+                    registry=registry,
+                )
+            chunks.append(chunk)
+    except requests.RequestException as exc:
+        raise RegistryError(
+            f"{where} broke off its answer{while_resolving}: {type(exc).__name__}",
+            reference=reference,
+            registry=registry,
+        ) from None
+    return b"".join(chunks)
 
 
 def granted_scopes(token: str, requested: Sequence[str]) -> set[str]:
@@ -180,6 +243,6 @@ def _jwt_claims(token: str) -> dict[str, Any] | None:
 def _json_object(raw: bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # hostile nesting raises RecursionError
         return None
     return value if isinstance(value, dict) else None
