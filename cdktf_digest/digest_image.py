@@ -41,7 +41,7 @@ class DigestImage(Construct):
             with using_resolver(resolver, lock=lock, mode=mode, with_labels=with_labels) as chosen:
                 self.resolved: ResolvedImage = chosen.resolve(image, platform=platform)
         except DigestError as err:
-            raise PinError({image: err}, {image: [self.node.path]}) from err
+            raise PinError.at(self.node.path, image, err) from err
         if self.resolved.warning:
             flavor.lib.Annotations.of(self).add_warning(self.resolved.warning)
 

@@ -20,7 +20,7 @@ _TOKEN_ADVICE = (
 class PinError(DigestError):
     """Images used by constructs could not be pinned; `errors` maps each reference to its cause.
 
-    `uses` maps each failed reference to the construct paths (and attributes) that use it.
+    `uses` maps each reference to the paths of the constructs that use it.
     """
 
     def __init__(self, errors: Mapping[str, Exception], uses: Mapping[str, Sequence[str]]):
@@ -32,6 +32,11 @@ class PinError(DigestError):
         super().__init__("\n".join(lines), reference=next(iter(errors), None))
         self.errors = dict(errors)
         self.uses = {reference: list(paths) for reference, paths in uses.items()}
+
+    @classmethod
+    def at(cls, path: str, image: str, error: Exception) -> PinError:
+        """The error for one construct's one image."""
+        return cls({image: error}, {image: [path]})
 
 
 class UnresolvedTokenError(DigestError, ValueError):

@@ -45,4 +45,4 @@ class RegistryDigest(Construct):
         try:
             return parse(image)
         except InvalidReferenceError as err:
-            raise PinError({image: err}, {image: [self.node.path]}) from err
+            raise PinError.at(self.node.path, image, err) from err
