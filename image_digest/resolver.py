@@ -74,7 +74,8 @@ class Resolver:
 
     `credentials` maps registry hosts to `(username, password)`; they are tried before the
     docker config and Google ADC (or pass a whole `keychain`). `mode` and `lock` default to
-    the `IMAGE_DIGEST_MODE` and `IMAGE_DIGEST_LOCK` environment variables:
+    the `IMAGE_DIGEST_MODE` and `IMAGE_DIGEST_LOCK` environment variables (`lock=""` means no
+    lock file, whatever the environment says):
 
     - `resolve` (default): always ask the registry; record each answer in the lock, if any.
     - `locked`: answer from the lock only, with no network at all; a reference missing from
