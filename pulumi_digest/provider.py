@@ -20,6 +20,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from image_digest import DigestError, ResolvedImage, Resolver
@@ -31,7 +32,8 @@ STATE_KEYS = ("image", "platform", "digest", "repo_digest", "labels")
 
 
 def _unknown(value: Any) -> bool:
-    return isinstance(value, str) and value == rpc.UNKNOWN
+    """A value the engine does not know yet (the provider deserializes with keep_unknowns)."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN)
 
 
 def _state(image: str, platform: str | None, resolved: ResolvedImage) -> dict[str, Any]:

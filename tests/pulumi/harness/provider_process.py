@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2, struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import (
     engine_pb2,
@@ -63,14 +64,25 @@ class EngineLogServer(engine_pb2_grpc.EngineServicer):  # type: ignore[misc]
         self._server.stop(grace=None)
 
 
+def _wire(value: Any) -> Any:
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
 def to_struct(props: dict[str, Any]) -> struct_pb2.Struct:
+    """Plain values (unknowns as `Unknown` or the sentinel) as the engine marshals them."""
     struct = struct_pb2.Struct()
-    struct.update(props)
+    struct.update(_wire(props))
     return struct
 
 
 def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """Plain values; unknowns stay as `rpc.UNKNOWN`, as the dynamic provider sees them."""
+    """Plain values; unknowns become `Unknown`, as the dynamic provider sees them."""
     value = rpc.deserialize_properties(struct, keep_unknowns=True)
     assert isinstance(value, dict)
     return value
