@@ -29,13 +29,15 @@ Resolve = Callable[[list[str]], dict[str, str]]
 class Contender:
     """A named way to resolve references.
 
-    `sequential` contenders pay a fixed cost per reference, so at large N the harness may run
-    them on a sample and extrapolate per reference (and says so in the table).
+    `sampled` contenders pay the same cost for every reference, so at large N the harness may
+    run them on a sample and extrapolate per reference (and says so in the table); `slow`
+    ones run fewer rounds.
     """
 
     name: str
     resolve: Resolve
-    sequential: bool = False
+    sampled: bool = False
+    slow: bool = False
     note: str = ""
 
 

@@ -61,6 +61,12 @@ class Environment:
         self.registry_proxy.reset()
         self.token_proxy.reset()
 
+    def set_delay(self, seconds: float) -> None:
+        """Change both proxies' delay (0 shows what the machine alone costs)."""
+        self.registry_proxy.set_delay(seconds)
+        self.token_proxy.set_delay(seconds)
+        self.delay = seconds
+
     def refs(self, n: int) -> list[str]:
         """The first `n` references; they cycle through the repositories."""
         if n > len(self.references):

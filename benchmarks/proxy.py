@@ -133,6 +133,8 @@ class Proxy(Protocol):
 
     def reset(self) -> None: ...
 
+    def set_delay(self, seconds: float) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -173,6 +175,9 @@ class LatencyProxy:
     def reset(self) -> None:
         with self._lock:
             self._stats = ProxyStats()
+
+    def set_delay(self, seconds: float) -> None:
+        self.delay = seconds
 
     def close(self) -> None:
         """Stop accepting, and end kept-alive client connections so their threads finish."""
@@ -306,6 +311,9 @@ class _Handler(socketserver.BaseRequestHandler):
         if target.startswith(CONTROL_PREFIX + "reset"):
             self.proxy.reset()
             payload = b"{}"
+        elif target.startswith(CONTROL_PREFIX + "delay/"):
+            self.proxy.set_delay(float(target.rsplit("/", 1)[1]))
+            payload = b"{}"
         else:
             payload = json.dumps(self.proxy.stats().to_json()).encode()
         return (
@@ -392,6 +400,10 @@ class ProxyProcess:
 
     def reset(self) -> None:
         self._control("reset")
+
+    def set_delay(self, seconds: float) -> None:
+        self.delay = seconds
+        self._control(f"delay/{seconds!r}")
 
     def _control(self, what: str) -> bytes:
         url = f"http://{self._host}{CONTROL_PREFIX}{what}"

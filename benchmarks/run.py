@@ -91,6 +91,7 @@ class Report:
     machine: dict[str, str]
     skipped: dict[str, str]
     seconds: float
+    undelayed: list[Row] = field(default_factory=list)
 
     def row(self, n: int, name: str) -> Row | None:
         return next((r for r in self.rows if r.n == n and r.name == name), None)
@@ -168,8 +169,17 @@ def run_benchmark(config: Config) -> Report:
             for contender in lineup:
                 rows.append(_measure(env, contender, n, config))
             rows.append(_floor(n, config.delay))
+        # The same batches without the added delay: what this machine's registry, proxies and
+        # client cost by themselves, which the computed floor leaves out.
+        env.set_delay(0.0)
+        undelayed = [
+            _measure(env, contender, n, config)
+            for n in config.sizes
+            for contender in lineup
+            if not contender.slow
+        ]
     machine["load average after"] = _load()
-    report = Report(config, rows, machine, skipped, time.perf_counter() - started)
+    report = Report(config, rows, machine, skipped, time.perf_counter() - started, undelayed)
     if config.output is not None:
         write_markdown(report, config.output, config.command)
     return report
@@ -178,7 +188,7 @@ def run_benchmark(config: Config) -> Report:
 def _lineup(config: Config, tmp: Path, skipped: dict[str, str]) -> list[Contender]:
     lineup = [
         Contender(OURS, contenders.ours(), note=f"default pool ({DEFAULT_MAX_WORKERS})"),
-        Contender(f"{OURS} pool=1", contenders.ours(1), note="one lookup at a time"),
+        Contender(f"{OURS} pool=1", contenders.ours(1), slow=True, note="one lookup at a time"),
     ]
     if config.bare:
         lineup.append(
@@ -192,7 +202,8 @@ def _lineup(config: Config, tmp: Path, skipped: dict[str, str]) -> list[Contende
                 Contender(
                     "skopeo",
                     contenders.skopeo(tmp),
-                    sequential=True,
+                    sampled=True,
+                    slow=True,
                     note="`skopeo inspect --raw`, one process per reference",
                 )
             )
@@ -205,6 +216,7 @@ def _lineup(config: Config, tmp: Path, skipped: dict[str, str]) -> list[Contende
                 Contender(
                     "oras-py",
                     contenders.oras_sdk(),
+                    slow=True,
                     note="Registry.do_request HEAD, one client per repository, sequential",
                 )
             )
@@ -220,10 +232,9 @@ def _warm_up(env: Environment, lineup: Sequence[Contender]) -> None:
 
 
 def _measure(env: Environment, contender: Contender, n: int, config: Config) -> Row:
-    slow = contender.sequential or contender.name == "oras-py"
-    measured = min(n, config.sample) if contender.sequential else n
-    rounds = config.slow_rounds if slow else config.rounds
-    if slow and n > config.sample:
+    measured = min(n, config.sample) if contender.sampled else n
+    rounds = config.slow_rounds if contender.slow else config.rounds
+    if contender.slow and n > config.sample:
         rounds = 1
     refs = env.refs(measured)
     walls: list[float] = []
@@ -255,7 +266,7 @@ def _measure(env: Environment, contender: Contender, n: int, config: Config) -> 
         walls=walls,
         measured=measured,
         requests=last.total * scale,
-        kinds=last.kinds(),
+        kinds=Counter({kind: round(count * scale) for kind, count in last.kinds().items()}),
         connections=last.connections,
         client_cpu=client_cpu / rounds * scale,
         registry_cpu=registry_cpu / rounds * scale,
@@ -381,16 +392,17 @@ def _kinds_text(kinds: Counter[str]) -> str:
     return ", ".join(f"{kinds[k]:g} {k}" for k in names if kinds.get(k))
 
 
-def table(report: Report) -> str:
-    """The results as a Markdown table, one block per N."""
+def table(report: Report, rows: list[Row] | None = None) -> str:
+    """The results (or `rows`) as a Markdown table, one block per N."""
+    rows = report.rows if rows is None else rows
     lines = [
         "| N | contender | wall (median) | per ref | x ours | requests at proxy | "
         "connections | client CPU | registry CPU | note |",
         "| ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for n in report.config.sizes:
-        ours = report.row(n, OURS)
-        for row in (r for r in report.rows if r.n == n):
+        ours = next((r for r in rows if r.n == n and r.name == OURS), None)
+        for row in (r for r in rows if r.n == n):
             ratio = f"{row.wall / ours.wall:.2f}" if ours is not None else ""
             requests = f"{row.requests:.0f}: {_kinds_text(row.kinds)}"
             if row.name == "floor":
@@ -417,13 +429,18 @@ def results_section(report: Report, command: str) -> str:
     return f"""{BEGIN}
 Command: `{command}` (took {report.seconds:.0f} s). Delay {config.delay * 1000:g} ms per
 request at the proxies; {config.repositories} repositories; wall times are the median of
-{config.rounds} rounds ({config.slow_rounds} for skopeo and oras-py, 1 when N > {config.sample});
-every round starts cold (new client: ping, token and connections paid again).
-"x ours" is wall time relative to `resolve_many` with the default pool at the same N.
+{config.rounds} rounds ({config.slow_rounds} for the slow ones: pool=1, skopeo, oras-py; 1 when
+N > {config.sample}); every round starts cold (new client: ping, token and connections paid
+again). "x ours" is wall time relative to `resolve_many` with the default pool at the same N.
 CPU columns are per round: "client" is the benchmark process plus its finished children
 (the skopeo processes), "registry" the docker-registry process.
 
 {table(report)}
+
+The same batches with the proxies' delay set to 0 ms: what the local registry, the proxies
+and the client cost by themselves on this machine, which the computed floor leaves out.
+
+{table(report, report.undelayed)}
 
 | target | status | measured |
 | --- | --- | --- |
