@@ -7,6 +7,7 @@ when it sends both, they must agree. Every digest is validated, every body is si
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -181,16 +182,17 @@ class RegistryClient:
         return shorten(self.transport.redact(text), limit)
 
     def _checked_digest(self, value: str, reference: str) -> str:
-        try:
+        # Raised outside the except block: the inner error quotes the raw header, and must not
+        # ride along as this one's __context__.
+        with contextlib.suppress(InvalidReferenceError):
             return validate_digest(value.strip())
-        except InvalidReferenceError:
-            raise RegistryError(
-                f"registry {self.registry} sent a malformed Docker-Content-Digest "
-                f"{self._quote(value, 80)!r} for {reference}; expected 'sha256:' and 64 hex "
-                "digits",
-                reference=reference,
-                registry=self.registry,
-            ) from None
+        raise RegistryError(
+            f"registry {self.registry} sent a malformed Docker-Content-Digest "
+            f"{self._quote(value, 80)!r} for {reference}; expected 'sha256:' and 64 hex "
+            "digits",
+            reference=reference,
+            registry=self.registry,
+        )
 
     def _read_capped(
         self, response: requests.Response, reference: str, what: str, deadline: Deadline
@@ -271,7 +273,9 @@ class RegistryClient:
             return None
         raise RegistryError(
             f"registry {self.registry} answered {reference} with Content-Type "
-            f"{self._quote(media_type, 80)!r}, which is not a manifest media type (is this "
+            # The header as sent: redaction must see it before any case change.
+            f"{self._quote(raw.split(';', 1)[0].strip(), 80)!r}, which is not a manifest "
+            "media type (is this "
             "really a registry, or a login page?)",
             reference=reference,
             registry=self.registry,

@@ -362,15 +362,13 @@ class Resolver:
                 registry=client.registry,
             )
         digest = child.get("digest")
-        try:
-            digest = validate_digest(digest if isinstance(digest, str) else "")
-        except DigestError:
+        if not isinstance(digest, str) or not _is_digest(digest):
             raise RegistryError(
                 f"registry {client.registry} served an index for {text} whose {wanted} entry "
                 "has a malformed digest",
                 reference=text,
                 registry=client.registry,
-            ) from None
+            )
         media_type = child.get("mediaType")
         return Descriptor(digest, media_type if isinstance(media_type, str) else None)
 
@@ -448,15 +446,13 @@ class Resolver:
         digest = config_ref.get("digest") if isinstance(config_ref, dict) else None
         value: Any = {}
         if isinstance(digest, str):
-            try:
-                validate_digest(digest)
-            except DigestError:
+            if not _is_digest(digest):
                 raise RegistryError(
                     f"registry {client.registry} served a manifest for {text} whose config "
                     "has a malformed digest",
                     reference=text,
                     registry=client.registry,
-                ) from None
+                )
             body = client.blob(text, repo, digest, deadline)
             with contextlib.suppress(ValueError, RecursionError):
                 value = json.loads(body)
@@ -551,6 +547,15 @@ def _looks_like_index(manifest: Manifest) -> bool:
         return isinstance(manifest.json().get("manifests"), list)
     except RegistryError:
         return False
+
+
+def _is_digest(value: str) -> bool:
+    """Validity of a digest a registry sent, without an exception that would quote it."""
+    try:
+        validate_digest(value)
+    except DigestError:
+        return False
+    return True
 
 
 def _manifest_json(manifest: Manifest, text: str, registry: str) -> dict[str, Any]:

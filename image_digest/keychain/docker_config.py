@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import os
 import threading
@@ -70,22 +69,36 @@ class DockerConfigKeychain:
 
 
 def _read_config(path: Path) -> dict[str, Any]:
+    """The config as a dict. Errors never quote the file (it holds credentials) and are raised
+    outside `except` blocks, so no decode error holding its text rides along as context."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise AuthenticationError(f"cannot read docker config {path}: {exc.strerror}") from None
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
+    config, problem = _parse_config(raw)
+    if problem:
         raise AuthenticationError(
-            f"docker config {path} is not valid JSON (line {getattr(exc, 'lineno', '?')}): fix "
-            "or remove it, or point DOCKER_CONFIG at another directory"
-        ) from None
+            f"docker config {path} {problem}: fix or remove it, or point DOCKER_CONFIG at "
+            "another directory"
+        )
     if not isinstance(config, dict):
         raise AuthenticationError(f"docker config {path} must hold a JSON object")
     return config
+
+
+def _parse_config(raw: bytes) -> tuple[Any, str | None]:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None, "is not UTF-8"
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"is not valid JSON (line {exc.lineno})"
+    except (ValueError, RecursionError):
+        return None, "is not valid JSON"
 
 
 def _entry_credentials(entry: dict[str, Any], registry: str, path: Path) -> Credential | None:
@@ -96,7 +109,7 @@ def _entry_credentials(entry: dict[str, Any], registry: str, path: Path) -> Cred
     if isinstance(encoded, str) and encoded:
         try:
             decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII input
             decoded = ""
         username, sep, password = decoded.partition(":")
         if not sep:

@@ -31,7 +31,14 @@ from image_digest.transport.connection import DeadlineAdapter, enforcing
 from image_digest.transport.deadline import Deadline
 from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
-from image_digest.transport.token import Token, TokenCache, basic_header, fetch_token, pull_scope
+from image_digest.transport.token import (
+    Token,
+    TokenCache,
+    basic_header,
+    fetch_token,
+    pull_scope,
+    url_host,
+)
 
 _UNSET: Any = object()
 _HOST_POOLS = 4
@@ -111,19 +118,35 @@ class RegistryTransport:
             self._fetch_token(challenge, scopes[start : start + 100], deadline, self.registry)
 
     def redact(self, text: str) -> str:
-        """Remove any credential we hold from text a registry sent back to us."""
-        for secret in self._secrets:
+        """Remove any credential we hold from text a registry sent back to us.
+
+        Longest first: a token may embed another secret (a refresh token, a Basic blob), and
+        replacing the shorter one first would leave the rest of the token in place.
+        """
+        for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "[REDACTED]")
         return text
 
     def scrub(self, error: DigestError) -> DigestError:
-        """`error`, with every credential we hold removed from its message, code and notes."""
-        error.args = tuple(self.redact(a) if isinstance(a, str) else a for a in error.args)
-        notes = getattr(error, "__notes__", None)
-        if isinstance(notes, list):
-            notes[:] = [self.redact(n) if isinstance(n, str) else n for n in notes]
-        if isinstance(error, RegistryError) and error.code:
-            error.code = self.redact(error.code)
+        """`error`, with every credential we hold removed from its message, code and notes,
+        and from those of the exceptions chained to it. A context raised `from None` is
+        dropped: it was hidden on purpose, and may quote what the registry sent."""
+        pending: list[BaseException | None] = [error]
+        seen: set[int] = set()
+        while pending:
+            current = pending.pop()
+            if current is None or id(current) in seen:
+                continue
+            seen.add(id(current))
+            if current.__suppress_context__:
+                current.__context__ = None
+            current.args = tuple(self.redact(a) if isinstance(a, str) else a for a in current.args)
+            notes = getattr(current, "__notes__", None)
+            if isinstance(notes, list):
+                notes[:] = [self.redact(n) if isinstance(n, str) else n for n in notes]
+            if isinstance(current, RegistryError) and current.code:
+                current.code = self.redact(current.code)
+            pending += [current.__cause__, current.__context__]
         return error
 
     def close(self) -> None:
@@ -205,7 +228,7 @@ class RegistryTransport:
     def _fetch_token(
         self, challenge: Challenge, scopes: list[str], deadline: Deadline, reference: str
     ) -> Token:
-        peer = f"token server {urlsplit(challenge.realm or '').netloc} for registry {self.registry}"
+        peer = f"token server {url_host(challenge.realm or '')} for registry {self.registry}"
 
         def send(method: str, url: str, **kwargs: Any) -> requests.Response:
             headers = kwargs.pop("headers", {})
@@ -232,7 +255,7 @@ class RegistryTransport:
         if not self._same_origin(response.url):
             return AuthenticationError(
                 f"registry {self.registry} redirected the request for {reference} to "
-                f"{urlsplit(response.url).netloc}, which answered HTTP 401; credentials are "
+                f"{url_host(response.url)}, which answered HTTP 401; credentials are "
                 "never sent to another host",
                 reference=reference,
                 registry=self.registry,
@@ -363,8 +386,7 @@ class RegistryTransport:
         """Whether `url` (where a response finally came from) is this registry itself."""
         if not url:
             return True
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.netloc}".lower() == self.base_url.lower()
+        return _origin(url) == _origin(self.base_url)
 
     def _timed_out(self, reference: str, attempts: int, peer: str) -> RegistryError:
         return RegistryError(
@@ -403,7 +425,7 @@ class _RegistrySession(requests.Session):
         new_url = prepared_request.url or ""
         old_url = response.request.url or ""
         if urlsplit(old_url).scheme == "https" and urlsplit(new_url).scheme != "https":
-            raise DowngradeRedirect(urlsplit(new_url).netloc)
+            raise DowngradeRedirect(url_host(new_url))
         # Like requests, drop Authorization when the host, port or scheme changes; unlike
         # requests, never pick up credentials for the new host from ~/.netrc.
         if "Authorization" in prepared_request.headers and _origin(old_url) != _origin(new_url):

@@ -109,7 +109,7 @@ def fetch_token(
             registry=registry,
         )
     realm_parts = urlsplit(realm)
-    realm_scheme, realm_host = realm_parts.scheme.lower(), realm_parts.netloc
+    realm_scheme, realm_host = realm_parts.scheme.lower(), url_host(realm)
     if realm_scheme not in ("http", "https") or not realm_host:
         raise AuthenticationError(
             f"registry {registry} named an unusable token realm {shorten(realm, 80)!r}"
@@ -179,6 +179,19 @@ def fetch_token(
     lifetime = min(lifetime or DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN)
     token = Token(value, time.monotonic() + max(lifetime - _EXPIRY_MARGIN, lifetime / 2))
     return token, granted_scopes(value, scopes)
+
+
+def url_host(url: str) -> str:
+    """`host[:port]` of a URL for messages: never its user-info, which may hold a secret."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{host}:{port}" if port is not None else host
 
 
 def basic_header(credential: Basic) -> str:
