@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 DEFAULT_DELAY = 0.025
 CONTROL_PREFIX = "/__proxy__/"
@@ -112,8 +113,11 @@ class ProxyStats:
 
 
 def request_kind(method: str, target: str) -> str:
-    """`ping` (/v2/), `token`, `HEAD manifest`, `GET manifest` or `METHOD other`."""
-    path = target.split("?", 1)[0]
+    """`ping` (/v2/), `token`, `HEAD manifest`, `GET manifest` or `METHOD other`.
+
+    `target` may be absolute (`http://host/v2/`), as clients send it to a forward proxy.
+    """
+    path = urlsplit(target).path if "://" in target else target.split("?", 1)[0]
     if path.rstrip("/") == "/v2":
         return "ping"
     if path.endswith("/token"):

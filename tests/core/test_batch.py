@@ -284,3 +284,27 @@ def test_without_multi_scope_tokens_one_token_per_repository_and_no_failed_head(
     assert sorted(scope for scopes in asked[1:] for scope in scopes) == sorted(
         set(asked[0]) - {PULL.format(repos[0])}
     )
+
+
+def test_environment_proxies_apply_to_every_request_of_a_batch(
+    token_registry, proxy, meter, unique_repo, make_image, monkeypatch
+):
+    """The transport reads the proxy variables once per host; they must still govern every
+    request. The counting proxy doubles as a forward proxy (Go's server takes absolute-form
+    targets); the registry is named `localhost`, so NO_PROXY=127.0.0.1 exempts only the token
+    server."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    pushed = push_repos(token_registry, make_image, [unique_repo], ("a", "b", "c"), "direct")
+    local = f"localhost:{token_registry.port}"
+    direct = {ref.replace("direct", local, 1): digest for ref, digest in pushed.items()}
+    monkeypatch.setenv("HTTP_PROXY", f"http://{proxy.host}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    meter.start()
+
+    with Resolver() as resolver:
+        results = resolver.resolve_many(direct)
+
+    assert {ref: r.digest for ref, r in results.items()} == direct
+    assert meter.cost().kinds == Counter({"HEAD manifest": len(direct), "ping": 1})
