@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from image_digest.errors import InvalidPlatformError
+from image_digest.errors import InvalidPlatformError, shorten
+
+_PART_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
 # Variants a platform has when the index leaves them out (containerd's normalisation).
 _DEFAULT_VARIANTS = {"arm64": "v8"}
@@ -35,9 +38,10 @@ class Platform:
 def parse_platform(text: str) -> Platform:
     """Parse `linux/amd64` or `linux/arm/v7`; raise `InvalidPlatformError` otherwise."""
     parts = text.split("/") if isinstance(text, str) else []
-    if len(parts) not in (2, 3) or not all(p and p.strip() == p for p in parts):
+    if len(parts) not in (2, 3) or not all(_PART_RE.fullmatch(p) for p in parts):
         raise InvalidPlatformError(
-            f"invalid platform {text!r}: expected 'os/arch' or 'os/arch/variant', "
+            f"invalid platform {shorten(str(text), 80)!r}: expected 'os/arch' or "
+            "'os/arch/variant' (letters, digits, '_', '.', '-'), "
             "e.g. 'linux/amd64' or 'linux/arm64/v8'"
         )
     return Platform(

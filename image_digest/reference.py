@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from image_digest.errors import InvalidReferenceError
+from image_digest.errors import InvalidReferenceError, shorten
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
@@ -113,22 +113,22 @@ def parse(ref: str) -> Reference:
     if tag is not None and not _TAG_RE.fullmatch(tag):
         raise InvalidReferenceError(
             ref,
-            f"tag {tag!r} must start with a letter, digit or '_' and continue with at most 127 "
-            "letters, digits, '_', '.' or '-'",
+            f"tag {_quoted(tag)} must start with a letter, digit or '_' and continue with at "
+            "most 127 letters, digits, '_', '.' or '-'",
         )
     if not name:
         raise InvalidReferenceError(ref, "the repository name is empty")
-    if len(name) > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReferenceError(
-            ref, f"the repository name is {len(name)} characters long; at most 255 are allowed"
-        )
+    # Normalizing never shortens a name by more than "index." (index.docker.io -> docker.io),
+    # so this early check is exact, and keeps the regexes below away from huge inputs.
+    if len(name) > NAME_TOTAL_LENGTH_MAX + len("index."):
+        raise InvalidReferenceError(ref, _too_long(len(name)))
 
     registry, path = _split_domain(name)
     if registry is not None and not _DOMAIN_RE.fullmatch(registry):
         raise InvalidReferenceError(
             ref,
-            f"registry {registry!r} is not a valid host[:port] (letters, digits, '-' and '.', "
-            "or an IPv6 address in brackets)",
+            f"registry {_quoted(registry)} is not a valid host[:port] (letters, digits, '-' "
+            "and '.', or an IPv6 address in brackets)",
         )
     for component in path.split("/"):
         if not _PATH_COMPONENT_RE.fullmatch(component):
@@ -137,6 +137,11 @@ def parse(ref: str) -> Reference:
     registry = _normalize_registry(registry)
     if registry == DOCKER_HUB and "/" not in path:
         path = f"library/{path}"
+    # Like distribution, the limit applies to the normalized name (docker.io/library/...), so
+    # every reference we accept can be written back in canonical form and parsed again.
+    canonical_length = len(registry) + 1 + len(path)
+    if canonical_length > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidReferenceError(ref, _too_long(canonical_length, normalized=name))
     if registry == DOCKER_HUB and _IDENTIFIER_RE.fullmatch(path.removeprefix("library/")):
         raise InvalidReferenceError(
             ref, "a 64-character hexadecimal repository name is ambiguous with an image ID"
@@ -150,18 +155,20 @@ def validate_digest(digest: str, *, reference: str | None = None) -> str:
     algorithm, sep, hex_part = digest.partition(":")
     if not sep or not _ALGORITHM_RE.fullmatch(algorithm) or not hex_part:
         raise InvalidReferenceError(
-            subject, f"digest {digest!r} must be 'algorithm:hex', e.g. 'sha256:' + 64 hex digits"
+            subject,
+            f"digest {_quoted(digest)} must be 'algorithm:hex', e.g. 'sha256:' + 64 hex digits",
         )
     expected = _HEX_LENGTH.get(algorithm)
     if expected is None:
         raise InvalidReferenceError(
-            subject, f"digest algorithm {algorithm!r} is not supported (use sha256 or sha512)"
+            subject,
+            f"digest algorithm {_quoted(algorithm)} is not supported (use sha256 or sha512)",
         )
     if len(hex_part) != expected or not _HEX_RE.fullmatch(hex_part):
         raise InvalidReferenceError(
             subject,
             f"{algorithm} digest must have exactly {expected} lowercase hex digits, "
-            f"got {hex_part!r}",
+            f"got {_quoted(hex_part)}",
         )
     return digest
 
@@ -194,12 +201,22 @@ def _normalize_registry(registry: str | None) -> str:
     return registry
 
 
+def _quoted(part: str) -> str:
+    """A piece of the input, quoted and short enough for a one-line message."""
+    return repr(shorten(part, 80))
+
+
+def _too_long(length: int, normalized: str | None = None) -> str:
+    how = " once normalized (with its registry, e.g. docker.io/library/)" if normalized else ""
+    return f"the repository name is {length} characters long{how}; at most 255 are allowed"
+
+
 def _path_rule(component: str) -> str:
     if not component:
         return "the repository path has an empty component (a leading, trailing or double '/')"
     if component != component.lower():
-        return f"repository path component {component!r} must be lowercase"
+        return f"repository path component {_quoted(component)} must be lowercase"
     return (
-        f"repository path component {component!r} must be lowercase letters and digits, "
+        f"repository path component {_quoted(component)} must be lowercase letters and digits, "
         "separated by '.', '_', '__' or '-' (and may not start or end with a separator)"
     )

@@ -134,7 +134,7 @@ class Resolver:
     def resolve(self, ref: str, platform: str | None = None) -> ResolvedImage:
         """Pin one reference (see `resolve_many` for many)."""
         reference = parse(ref)
-        wanted = parse_platform(platform) if platform else None
+        wanted = parse_platform(platform) if platform is not None else None
         pin = self._pin(reference, wanted, ref)
         self._record([(reference, wanted, pin)])
         return _resolved(ref, reference, pin)
@@ -158,7 +158,7 @@ class Resolver:
     ) -> dict[str, ResolvedImage | DigestError]:
         """Like `resolve_many`, but returns each reference's result or error; never raises
         for a single reference."""
-        wanted = parse_platform(platform) if platform else None
+        wanted = parse_platform(platform) if platform is not None else None
         outcome: dict[str, ResolvedImage | DigestError] = {}
         groups: dict[Reference, list[str]] = defaultdict(list)
         for ref in dict.fromkeys(refs):
@@ -201,7 +201,7 @@ class Resolver:
                 reference=ref,
             )
         reference = parse(ref)
-        wanted = parse_platform(platform) if platform else None
+        wanted = parse_platform(platform) if platform is not None else None
         pin = self._from_registry(reference, wanted, ref, with_labels=True)
         return _resolved(ref, reference, pin)
 
