@@ -166,18 +166,13 @@ def run_benchmark(config: Config) -> Report:
         lineup = _lineup(config, Path(tmp), skipped)
         _warm_up(env, lineup)
         for n in config.sizes:
-            for contender in lineup:
-                rows.append(_measure(env, contender, n, config))
+            rows += _measure_all(env, lineup, n, config)
             rows.append(_floor(n, config.delay))
         # The same batches without the added delay: what this machine's registry, proxies and
         # client cost by themselves, which the computed floor leaves out.
         env.set_delay(0.0)
-        undelayed = [
-            _measure(env, contender, n, config)
-            for n in config.sizes
-            for contender in lineup
-            if not contender.slow
-        ]
+        fast = [c for c in lineup if not c.slow]
+        undelayed = [row for n in config.sizes for row in _measure_all(env, fast, n, config)]
     machine["load average after"] = _load()
     report = Report(config, rows, machine, skipped, time.perf_counter() - started, undelayed)
     if config.output is not None:
@@ -231,45 +226,71 @@ def _warm_up(env: Environment, lineup: Sequence[Contender]) -> None:
     env.reset()
 
 
-def _measure(env: Environment, contender: Contender, n: int, config: Config) -> Row:
+@dataclass
+class _Sample:
+    """One cold call of one contender."""
+
+    wall: float
+    stats: ProxyStats
+    client_cpu: float
+    registry_cpu: float
+
+
+def _measure_all(
+    env: Environment, lineup: Sequence[Contender], n: int, config: Config
+) -> list[Row]:
+    """Every contender at `n`. The fast ones take turns round by round, so a load spike from
+    elsewhere on the machine hits them alike rather than one contender's block of rounds."""
+    samples: dict[str, list[_Sample]] = {c.name: [] for c in lineup}
+    fast = [c for c in lineup if not c.slow]
+    for _ in range(config.rounds):
+        for contender in fast:
+            samples[contender.name].append(_run_once(env, contender, env.refs(n)))
+    for contender in (c for c in lineup if c.slow):
+        measured = min(n, config.sample) if contender.sampled else n
+        rounds = 1 if n > config.sample else config.slow_rounds
+        for _ in range(rounds):
+            samples[contender.name].append(_run_once(env, contender, env.refs(measured)))
+    return [_row(contender, n, samples[contender.name], config) for contender in lineup]
+
+
+def _run_once(env: Environment, contender: Contender, refs: list[str]) -> _Sample:
+    env.reset()
+    registry_pid = _registry_pid(env)
+    cpu_before = _client_cpu()
+    registry_before = _process_cpu(registry_pid)
+    start = time.perf_counter()
+    digests = contender.resolve(refs)
+    wall = time.perf_counter() - start
+    client_cpu = _client_cpu() - cpu_before
+    registry_cpu = _process_cpu(registry_pid) - registry_before
+    wrong = [ref for ref in refs if digests.get(ref) != env.digests[ref]]
+    if wrong:
+        raise AssertionError(f"{contender.name} got wrong digests for {wrong[:3]}")
+    return _Sample(wall, env.stats(), client_cpu, registry_cpu)
+
+
+def _row(contender: Contender, n: int, samples: list[_Sample], config: Config) -> Row:
+    """Median wall time; requests of the last round; CPU averaged; all scaled to `n`."""
     measured = min(n, config.sample) if contender.sampled else n
-    rounds = config.slow_rounds if contender.slow else config.rounds
-    if contender.slow and n > config.sample:
-        rounds = 1
-    refs = env.refs(measured)
-    walls: list[float] = []
-    last = ProxyStats()
-    client_cpu = registry_cpu = 0.0
-    for _ in range(rounds):
-        env.reset()
-        cpu_before = _client_cpu()
-        registry_before = _process_cpu(_registry_pid(env))
-        start = time.perf_counter()
-        digests = contender.resolve(refs)
-        walls.append(time.perf_counter() - start)
-        client_cpu += _client_cpu() - cpu_before
-        registry_cpu += _process_cpu(_registry_pid(env)) - registry_before
-        wrong = [ref for ref in refs if digests.get(ref) != env.digests[ref]]
-        if wrong:
-            raise AssertionError(f"{contender.name} got wrong digests for {wrong[:3]}")
-        last = env.stats()
     scale = n / measured
     note = contender.note
     if measured < n:
         note += f"; ran {measured} of {n} references, time and requests scaled x{scale:g}"
-    if rounds == 1:
+    if len(samples) == 1:
         note += "; one round"
+    last = samples[-1].stats
     return Row(
         n=n,
         name=contender.name,
-        wall=statistics.median(walls) * scale,
-        walls=walls,
+        wall=statistics.median(s.wall for s in samples) * scale,
+        walls=[s.wall for s in samples],
         measured=measured,
         requests=last.total * scale,
         kinds=Counter({kind: round(count * scale) for kind, count in last.kinds().items()}),
         connections=last.connections,
-        client_cpu=client_cpu / rounds * scale,
-        registry_cpu=registry_cpu / rounds * scale,
+        client_cpu=statistics.mean(s.client_cpu for s in samples) * scale,
+        registry_cpu=statistics.mean(s.registry_cpu for s in samples) * scale,
         note=note.lstrip("; "),
     )
 
