@@ -514,6 +514,19 @@ def _release(response: requests.Response) -> None:
     response.close()
 
 
+def _skip_redirect_body(
+    response: requests.Response, *args: Any, **kwargs: Any
+) -> requests.Response:
+    """requests reads a redirect's body, whole and uncapped, before following it. Read a small
+    declared one (the connection stays alive); leave any other unread and drop the connection."""
+    if response.is_redirect and response.request.method != "HEAD":
+        length = response.headers.get("Content-Length", "")
+        if not (length.isdigit() and int(length) <= _DRAIN_LIMIT):
+            response.raw.close()
+            response._content = b""  # what requests would have read, now known to be nothing
+    return response
+
+
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """A no-op auth hook: stops requests from applying ~/.netrc over our Authorization header."""
     return request
@@ -533,5 +546,6 @@ def _new_session(options: TransportOptions) -> requests.Session:
     # Environment proxies and CA settings apply, but ~/.netrc must never replace our auth.
     session.trust_env = True
     session.auth = _keep_headers
+    session.hooks["response"].append(_skip_redirect_body)
     session.verify = options.ca_bundle if options.ca_bundle else True
     return session

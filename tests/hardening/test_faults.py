@@ -851,3 +851,26 @@ def test_index_platform_selection_still_works_through_faults(fake, make_resolver
 
     assert resolved.digest == arm.digest and resolved.platform == "linux/arm64"
     assert waits == [0]
+
+
+def test_redirect_with_an_endless_body_is_followed_without_reading_it(fault_server, make_resolver):
+    """requests reads a redirect's whole body before following it: uncapped, unbounded."""
+
+    def script(request: RawRequest, connection: FaultConnection) -> None:
+        if _ping_ok(request, connection):
+            return
+        if request.method == "HEAD":
+            connection.respond(405, head=True)
+        elif request.path == MANIFEST:
+            headers = {"Location": "/v2/app/manifests/real", "Transfer-Encoding": "chunked"}
+            connection.send(connection.head_bytes(302, headers))
+            connection.trickle(repeat(b"1000\r\n" + b"x" * 4096 + b"\r\n", 400), interval=0.02)
+        else:
+            connection.respond(200, _manifest_headers(), BODY)
+
+    server = fault_server(script)
+    ref = f"{server.host}/app:v1"
+    started = time.monotonic()
+
+    assert_pinned(make_resolver(total_timeout=2).resolve(ref), ref, DIGEST)
+    assert time.monotonic() - started < 1
