@@ -135,13 +135,15 @@ class RegistryClient:
                     reference=reference,
                     registry=self.registry,
                 )
-        if header_digest is None and expected_digest is None and not _is_json_object(body):
+        if header_digest is None and expected_digest is None and not _looks_like_manifest(body):
             # Nothing vouches for these bytes: a body cut short by a closed connection (no
-            # Content-Length) would hash to a wrong digest. A manifest is a JSON object.
+            # Content-Length), or whatever a redirect led to (an error page, `{}`), would hash
+            # to a wrong digest. A manifest is a JSON object with a schemaVersion or mediaType.
             raise RegistryError(
                 f"registry {self.registry} served a manifest for {reference} that is not a "
-                "JSON object (truncated, or not a manifest), without a Docker-Content-Digest "
-                "to check it against; refusing to pin its hash",
+                "manifest (not a JSON object with a schemaVersion or mediaType: truncated, or "
+                "something else), without a Docker-Content-Digest to check it against; "
+                "refusing to pin its hash",
                 reference=reference,
                 registry=self.registry,
             )
@@ -356,11 +358,12 @@ def _content_length(response: requests.Response) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _is_json_object(body: bytes) -> bool:
+def _looks_like_manifest(body: bytes) -> bool:
     try:
-        return isinstance(json.loads(body), dict)
+        value = json.loads(body)
     except (ValueError, RecursionError):
         return False
+    return isinstance(value, dict) and ("schemaVersion" in value or "mediaType" in value)
 
 
 def _body_media_type(body: bytes) -> str | None:

@@ -378,7 +378,10 @@ class RegistryTransport:
                 raise self._unreachable(reference, error, attempts, peer) from None
             wait = retry.get_backoff_time()
             if response is not None:
-                asked = retry.get_retry_after(response.raw)
+                try:
+                    asked = retry.get_retry_after(response.raw)
+                except (HTTPError, ValueError, OverflowError):
+                    asked = None  # a malformed Retry-After: back off as if there were none
                 wait = min(asked, self.options.max_retry_after) if asked is not None else wait
                 _release(response)
             if wait > deadline.remaining():

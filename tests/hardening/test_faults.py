@@ -92,6 +92,18 @@ def test_429_without_retry_after_backs_off_then_succeeds(fake, make_resolver, wa
     assert waits == [0, 1.0]  # urllib3: no wait after the first failure, then exponential
 
 
+@pytest.mark.parametrize(
+    "value", ["soon", "-5", "1.5", "", "Wed, 31 Feb 2024 99:99:99 GMT", "Mon, 01 Jan 99999"]
+)
+def test_malformed_retry_after_falls_back_to_backoff(fake, make_resolver, waits, value):
+    fake.open_ping()
+    fake.then("HEAD", MANIFEST, status(429, {"Retry-After": value}))
+    digest = fake.serve(BODY)
+
+    assert_pinned(make_resolver().resolve(fake.ref()), fake.ref(), digest)
+    assert len(waits) == 1 and 0 <= waits[0] <= 30
+
+
 def test_retry_after_beyond_the_total_bound_fails_at_once(fake, make_resolver, waits):
     fake.open_ping()
     fake.always("HEAD", MANIFEST, status(429, {"Retry-After": "3600"}))
@@ -352,6 +364,19 @@ def test_deeply_nested_manifest_without_digest_header(fake, make_resolver):
         make_resolver().resolve(fake.ref())
 
     assert "not a JSON object" in assert_names(error, fake.ref(), fake.host)
+
+
+@pytest.mark.parametrize("body", [b"{}", b'{"errors": []}', b'{"ok": true}'])
+def test_redirect_to_json_that_is_no_manifest_is_never_pinned(fake, make_resolver, body):
+    """Found by test_hostile_responses: a manifest request redirected to /v2/ got `{}` pinned."""
+    for method in ("HEAD", "GET"):
+        fake.always(method, "/v2/", Response(body, 200, {"Content-Type": "application/json"}))
+        fake.always(method, MANIFEST, status(301, {"Location": "/v2/"}))
+
+    with pytest.raises(RegistryError) as error:
+        make_resolver().resolve(fake.ref())
+
+    assert "not a manifest" in assert_names(error, fake.ref(), fake.host)
 
 
 def test_truncated_body_without_length_or_digest_is_never_pinned(fault_server, make_resolver):
