@@ -13,9 +13,6 @@ from image_digest import Resolver
 from tests.pulumi.harness.provider_process import DynamicProviderProcess
 from tests.support.registry import RegistryServer, require_tools
 
-#: A registry address nothing listens on (port 1 is never a registry).
-UNREACHABLE = "127.0.0.1:1"
-
 
 @pytest.fixture(autouse=True)
 def isolated_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:

@@ -15,8 +15,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from image_digest import Resolver
 from pulumi_digest import DigestImage, DigestImageProvider
-from tests.pulumi.conftest import UNREACHABLE
 from tests.pulumi.harness.engine import UNKNOWN, EngineError, State
+from tests.pulumi.harness.network import UNREACHABLE
 from tests.pulumi.harness.program import run_program
 from tests.pulumi.harness.provider_process import DynamicProviderProcess
 from tests.support.images import build_image, build_index
@@ -26,9 +26,23 @@ TYPE = "pulumi-python:dynamic/pulumi-digest:DigestImage"
 PREVIEW = pytest.mark.parametrize("preview", [True, False], ids=["preview", "up"])
 
 
-def deploy_app(reference: str, **options: object) -> None:
+def deploy_app(
+    reference: pulumi.Input[str],
+    *,
+    platform: str | None = None,
+    with_labels: bool = False,
+    lock: Path | None = None,
+    mode: str | None = None,
+) -> None:
     """A DigestImage and a container that runs it."""
-    image = DigestImage("app-image", image=reference, **options)  # type: ignore[arg-type]
+    image = DigestImage(
+        "app-image",
+        image=reference,
+        platform=platform,
+        with_labels=with_labels,
+        lock=lock,
+        mode=mode,
+    )
     docker.Container("app", image=image.repo_digest)
     pulumi.export("digest", image.digest)
 
@@ -90,7 +104,7 @@ def test_diff_follows_content_across_deployments(
 def test_unknown_image_is_unknown_in_preview(provider_process: DynamicProviderProcess) -> None:
     def program() -> None:
         built = docker.RemoteImage("built", name=f"{UNREACHABLE}/app:v1").repo_digest
-        deploy_app(built)  # type: ignore[arg-type]
+        deploy_app(built)
 
     deployment = run_program(program, preview=True, provider=provider_process)
 

@@ -13,8 +13,8 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from image_digest import Resolver
 from pulumi_digest import pin
-from tests.pulumi.conftest import UNREACHABLE
 from tests.pulumi.harness.engine import UNKNOWN
+from tests.pulumi.harness.network import UNREACHABLE
 from tests.pulumi.harness.program import EchoMocks, run_program
 from tests.support.images import build_image, build_index
 from tests.support.registry import RegistryServer

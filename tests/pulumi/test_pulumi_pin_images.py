@@ -17,8 +17,8 @@ from pulumi.runtime import rpc
 from image_digest import ResolvedImage, Resolver
 from image_digest.fields import find_images
 from pulumi_digest import IMAGE_FIELDS, pin_images
-from tests.pulumi.conftest import UNREACHABLE
 from tests.pulumi.harness.engine import UNKNOWN, EngineError
+from tests.pulumi.harness.network import UNREACHABLE
 from tests.pulumi.harness.program import run_program
 from tests.pulumi.resource_builders import BUILDERS, NAME
 from tests.support.images import build_image, build_index

@@ -23,7 +23,7 @@ CHANGE = provider_pb2.DiffResponse.DIFF_SOME
 
 @pytest.fixture
 def provider_blob() -> str:
-    return serialize_provider(DigestImageProvider())
+    return str(serialize_provider(DigestImageProvider()))
 
 
 def checked(

@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
+import grpc  # type: ignore[import-untyped]
 from google.protobuf import struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
@@ -99,7 +99,7 @@ class EngineMonitor(MockMonitor):
 
     def RegisterStackTransform(self, request: callback_pb2.Callback) -> Any:
         self._stack_callbacks.append(request)
-        return super().RegisterStackTransform(request)
+        return super().RegisterStackTransform(request)  # type: ignore[no-untyped-call]
 
     def _invoke(self, callback: callback_pb2.Callback, request: bytes) -> bytes:
         with self._lock:
@@ -142,8 +142,8 @@ class EngineMonitor(MockMonitor):
 
     def RegisterResource(self, request: resource_pb2.RegisterResourceRequest) -> Any:
         if request.type == "pulumi:pulumi:Stack":
-            return super().RegisterResource(request)
-        _ensure_event_loop()
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
         urn = self.make_urn(request.parent, request.type, request.name)
         properties = self._transform(request)
         inputs = rpc.deserialize_properties(properties, keep_unknowns=True)

@@ -72,9 +72,13 @@ def run_program(
     state: State | None = None,
 ) -> Deployment:
     """Run `program` (a callable, or a `__main__.py` path) once; raise what the program raised."""
-    if isinstance(program, Path):
-        path = program
-        program = lambda: runpy.run_path(str(path), run_name="__main__")  # noqa: E731
+
+    def main() -> None:
+        if isinstance(program, Path):
+            runpy.run_path(str(program), run_name="__main__")
+        else:
+            program()
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     handler = RecordingHandler()
@@ -95,7 +99,7 @@ def run_program(
             logger=logger,
             monitor=monitor,
         )
-        loop.run_until_complete(run_pulumi_func(program))
+        loop.run_until_complete(run_pulumi_func(main))
     finally:
         monitor.close()
         pending = asyncio.all_tasks(loop)

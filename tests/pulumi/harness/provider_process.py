@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
+import grpc  # type: ignore[import-untyped]
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
@@ -39,7 +39,7 @@ class LogEntry:
     urn: str
 
 
-class EngineLogServer(engine_pb2_grpc.EngineServicer):  # type: ignore[misc]
+class EngineLogServer(engine_pb2_grpc.EngineServicer):
     """The engine's `Log` endpoint: records what providers report."""
 
     def __init__(self) -> None:
