@@ -164,3 +164,91 @@ def _dechunked(body: bytes) -> list[bytes]:
     except ValueError:
         return []
     return [out]
+
+
+token_values = st.one_of(
+    st.sampled_from(
+        ['"tok-1"', '""', "42", "null", "true", '["a"]', '"a\\r\\nX: y"', '"t\\u00e9"']
+    ),
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40).map(
+        lambda text: '"' + text.replace("\\", "").replace('"', "") + '"'
+    ),
+)
+expiries = st.sampled_from(["300", "-1", "0", "NaN", "Infinity", "1e400", '"abc"', "true", "null"])
+
+
+@st.composite
+def token_response(draw: st.DrawFn) -> bytes:
+    code = draw(st.sampled_from([200, 200, 200, 201, 302, 400, 401, 403, 429, 500]))
+    field = draw(st.sampled_from(["token", "access_token", "other"]))
+    body = draw(
+        st.one_of(
+            st.just(f'{{"{field}": {draw(token_values)}, "expires_in": {draw(expiries)}}}'),
+            st.text(max_size=100),
+            st.just("[" * 3000),
+        )
+    ).encode("utf-8", "surrogatepass")
+    names = draw(st.lists(st.sampled_from(sorted(header_values)), max_size=3, unique=True))
+    headers = [f"{name}: {draw(header_values[name])}" for name in names]
+    head = "\r\n".join(
+        [f"HTTP/1.1 {code} X", *(h.replace("\r", "").replace("\n", "") for h in headers)]
+    )
+    return head.encode("latin-1") + b"\r\n\r\n" + body
+
+
+SECRET = "pw-hostile-token-canary"
+
+
+@dataclass
+class TokenHostile:
+    server: FaultServer
+    answer: bytes = b""
+
+
+@pytest.fixture
+def token_hostile() -> Iterator[TokenHostile]:
+    holder: list[TokenHostile] = []
+
+    def script(request: RawRequest, connection: FaultConnection) -> None:
+        realm = f"http://{holder[0].server.host}/token"
+        challenge = {"WWW-Authenticate": f'Bearer realm="{realm}",service="s"'}
+        if request.path == "/v2/":
+            connection.respond(401, challenge)
+        elif request.path.startswith("/token"):
+            connection.send(holder[0].answer)
+            connection.close()
+        elif request.headers.get("authorization", "").startswith("Bearer "):
+            headers = {"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": VALID_DIGEST}
+            connection.respond(200, headers, IMAGE.manifest, head=request.method == "HEAD")
+        else:
+            connection.respond(401, challenge)
+
+    with FaultServer(script) as server:
+        holder.append(TokenHostile(server))
+        yield holder[0]
+
+
+@settings(
+    max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(answer=token_response())
+def test_any_token_response_gives_the_digest_or_a_digest_error(
+    token_hostile: TokenHostile, waits: list[float], answer: bytes
+) -> None:
+    token_hostile.answer = answer
+    host = token_hostile.server.host
+    ref = f"{host}/app:v1"
+    started = time.monotonic()
+    credentials = {host: ("alice", SECRET)}
+    try:
+        with Resolver(**{**BOUNDED, "total_timeout": 2.0}, credentials=credentials) as resolver:
+            resolved = resolver.resolve(ref)
+    except DigestError as error:
+        message = str(error)
+        assert ref in message and host in message, message
+        assert "\n" not in message and SECRET not in repr(error)
+    else:
+        assert resolved.digest == VALID_DIGEST
+    assert time.monotonic() - started < 4
