@@ -324,6 +324,29 @@ def test_headers_trickled_forever_hit_the_total_time_bound(fault_server, make_re
     assert elapsed < 2.5, elapsed
 
 
+def test_tls_handshake_trickled_forever_hits_the_total_time_bound(make_resolver):
+    """A peer that answers the ClientHello one byte at a time, forever. (Python bounds a whole
+    handshake by the socket timeout, which the transport never sets past the deadline.)"""
+
+    def greet(connection: FaultConnection) -> None:
+        # A TLS handshake record (16 KB) holding a ServerHello of 12 KB, then its body, slowly.
+        connection.send(b"\x16\x03\x03\x40\x00" + b"\x02\x00\x30\x00")
+        connection.trickle(repeat(b"\x00", 400), interval=0.02)
+
+    with FaultServer(lambda request, connection: None, greet=greet) as server:
+        host = f"localhost:{server.port}"
+        ref = f"{host}/app:v1"
+        started = time.monotonic()
+
+        with pytest.raises(RegistryError) as error:
+            make_resolver(
+                secure_registries=[host], read_timeout=0.5, connect_timeout=0.5, total_timeout=1.0
+            ).resolve(ref)
+
+    assert_names(error, ref, host)
+    assert time.monotonic() - started < 2.5
+
+
 def test_body_trickled_forever_hits_the_total_time_bound(fault_server, make_resolver):
     def get(request: RawRequest, connection: FaultConnection) -> None:
         headers = _manifest_headers(**{"Content-Length": "100000"})

@@ -158,11 +158,13 @@ class FaultServer:
     """Threaded raw server on 127.0.0.1; ``.host`` is ``127.0.0.1:PORT``.
 
     ``requests`` records every request read, across connections; ``connections`` counts
-    accepted TCP connections.
+    accepted TCP connections. ``greet``, if given, runs on each connection before any request
+    is read (for peers that misbehave before HTTP starts, e.g. during a TLS handshake).
     """
 
-    def __init__(self, script: Script):
+    def __init__(self, script: Script, *, greet: Callable[[FaultConnection], None] | None = None):
         self.script = script
+        self.greet = greet
         self.requests: list[RawRequest] = []
         self.connections = 0
         self._stopping = threading.Event()
@@ -224,6 +226,8 @@ class FaultServer:
 
     def _serve(self, connection: FaultConnection) -> None:
         try:
+            if self.greet is not None:
+                self.greet(connection)
             while not connection.closed:
                 request = connection.read_request()
                 if request is None:
