@@ -277,8 +277,7 @@ class RegistryClient:
             f"registry {self.registry} answered {reference} with Content-Type "
             # The header as sent: redaction must see it before any case change.
             f"{self._quote(raw.split(';', 1)[0].strip(), 80)!r}, which is not a manifest "
-            "media type (is this "
-            "really a registry, or a login page?)",
+            "media type (is this really a registry, or a login page?)",
             reference=reference,
             registry=self.registry,
         )
