@@ -123,7 +123,7 @@ class Report:
                 (
                     f"N={n}: wall <= {TIME_TARGET} x floor",
                     ratio <= TIME_TARGET,
-                    f"{_ms(ours.wall)} / {_ms(floor.wall)} = {ratio:.2f} x floor",
+                    f"{_ms(ours.wall)} / {_ms(floor.wall)} = {ratio:.3f} x floor",
                 )
             )
         ours = self.row(self.config.headline, OURS)
