@@ -52,7 +52,7 @@ def conceal_props(
     """The props to hand back: originals where nothing changed, re-marked secrets elsewhere."""
     out: dict[str, Any] = {}
     for key, value in rewritten.items():
-        if key in revealed and (revealed[key] is value or revealed[key] == value):
+        if key in revealed and revealed[key] is value:  # replace_images keeps untouched parts
             out[key] = original[key]
         elif key in secret_keys:
             out[key] = rpc.wrap_rpc_secret(value)

@@ -1,7 +1,8 @@
 """The dynamic provider behind `DigestImage`.
 
-The engine pickles an instance of this class into the resource's state (`__provider`) and
-runs it in a separate `python -m pulumi.dynamic` process. So it holds configuration only:
+The SDK pickles an instance of this class (with dill) into the resource's inputs and state
+(`__provider`), and the engine runs it in a separate `python -m pulumi.dynamic` process,
+which unpickles it by reference to this module. So it holds configuration only:
 the lock path, the mode and whether to read labels. No resolver, session, token or
 credential is ever captured; each call builds a fresh resolver, which finds credentials the
 same way the program would (docker config, credential helpers, Google ADC).

@@ -40,18 +40,16 @@ class ImagePinner:
         self.skip_prefixes = tuple(skip_prefixes)
         self.fields = merged(fields)
 
-    def images(self, type_: str, props: Mapping[str, Any]) -> list[str]:
-        """The references in `props` that this pinner would resolve, in order, de-duplicated."""
-        revealed, _ = _wire.reveal_props(props)
-        return self._references(revealed, self.fields.get(type_, ()))
-
     def _references(self, revealed: Mapping[str, Any], paths: Sequence[str]) -> list[str]:
-        found = find_images(revealed, list(paths)) if paths else []
+        """Strings at `paths` still to pin, in order, once each (Unknowns are not strings)."""
+        found = find_images(revealed, list(paths))
         return list(dict.fromkeys(r for r in found if needs_resolution(r, self.skip_prefixes)))
 
     async def __call__(
         self, args: pulumi.ResourceTransformArgs
     ) -> pulumi.ResourceTransformResult | None:
+        """New props with pinned images; None (the engine keeps the resource as it is) when
+        there is nothing to pin."""
         paths = self.fields.get(args.type_)
         if not paths or not isinstance(args.props, Mapping):
             return None
