@@ -1,7 +1,8 @@
 """The demo behind `bash scripts/demo.sh`: tags move, digests don't, and pins follow content.
 
 It starts a throw-away docker-registry on 127.0.0.1 (the same launcher the tests use), pushes
-deterministic images, and resolves them with the real `image-digest` CLI.
+deterministic images, resolves them with the real `image-digest` CLI, previews a Pulumi program
+and plans a CDKTF stack with real Terraform, each before and after a push.
 """
 
 from __future__ import annotations
@@ -15,12 +16,18 @@ from collections.abc import Callable
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
-STEPS: list[Callable[[RegistryServer, str], None]] = []
+Step = Callable[[RegistryServer, str], None]
+STEPS: list[tuple[str, Step]] = []
 
 
-def step(function: Callable[[RegistryServer, str], None]) -> Callable[[RegistryServer, str], None]:
-    STEPS.append(function)
-    return function
+def step(repository: str) -> Callable[[Step], Step]:
+    """Register a demo step; it gets its own repository so steps never see each other's pushes."""
+
+    def register(function: Step) -> Step:
+        STEPS.append((repository, function))
+        return function
+
+    return register
 
 
 def say(text: str) -> None:
@@ -38,25 +45,37 @@ def cli(*args: str) -> str:
     return done.stdout
 
 
-@step
+@step("demo/cli")
 def cli_pins_follow_content(registry: RegistryServer, ref: str) -> None:
     say("push release 1 as :latest, then pin it")
-    registry.push("demo/app", "latest", build_image("release 1"))
+    registry.push("demo/cli", "latest", build_image("release 1"))
     first = cli("resolve", ref).split("\t")[1].strip()
 
     say("push the very same content again: the pin does not move")
-    registry.push("demo/app", "latest", build_image("release 1"))
+    registry.push("demo/cli", "latest", build_image("release 1"))
     same = cli("resolve", ref).split("\t")[1].strip()
     assert same == first, (same, first)
 
     say("push release 2 to the same tag: the pin moves with the content")
-    registry.push("demo/app", "latest", build_image("release 2"))
+    registry.push("demo/cli", "latest", build_image("release 2"))
     second = cli("resolve", ref).split("\t")[1].strip()
     assert second != first
     print(f"\nbefore: {first}\nafter:  {second}")
 
 
-@step
+@step("demo/pulumi")
+def pulumi_preview_follows_content(registry: RegistryServer, ref: str) -> None:
+    """Pulumi: preview the kubernetes example (pin_images) before and after a push.
+
+    No Pulumi CLI is needed: the program runs under Pulumi's mock runtime with the same engine
+    stand-in the tests use, which applies the stack transform the way the engine does.
+    """
+    from tests.pulumi.harness.demo import pulumi_preview_follows_content as preview
+
+    preview(registry, ref)
+
+
+@step("demo/cdktf")
 def terraform_plan_follows_content(registry: RegistryServer, ref: str) -> None:
     """CDKTF: `terraform_data` takes a pinned image; plans after each push tell the truth."""
     from cdktf import App, LocalBackend, TerraformResource, TerraformStack
@@ -84,7 +103,7 @@ def terraform_plan_follows_content(registry: RegistryServer, ref: str) -> None:
                 raise SystemExit(f"demo: terraform {command} failed: {result.error}")
             return str(result.value)
 
-        def plan() -> None:
+        def plan(expect: str) -> None:
             out = terraform_run("plan", detailed_exitcode=True, json=False)
             shown = [
                 line
@@ -92,21 +111,23 @@ def terraform_plan_follows_content(registry: RegistryServer, ref: str) -> None:
                 if any(k in line for k in ("No changes", "updated in-place", "Plan:", "~ image"))
             ]
             print("$ terraform plan\n" + "\n".join(shown))
+            assert expect in out, f"expected {expect!r} in the plan"
 
         say("CDKTF: synthesize a stack whose terraform_data takes the pinned image; apply it")
+        registry.push("demo/cdktf", "latest", build_image("cdktf release 1"))
         print(f"pinned: {synth()}")
         terraform_run("init")
         terraform_run("apply")
 
         say("CDKTF: push the same content again, synthesize, plan")
-        registry.push("demo/app", "latest", build_image("release 2"))
+        registry.push("demo/cdktf", "latest", build_image("cdktf release 1"))
         synth()
-        plan()
+        plan(expect="No changes.")
 
         say("CDKTF: push new content, synthesize, plan")
-        registry.push("demo/app", "latest", build_image("release 3"))
+        registry.push("demo/cdktf", "latest", build_image("cdktf release 2"))
         synth()
-        plan()
+        plan(expect="terraform_data.web will be updated in-place")
 
 
 def main() -> int:
@@ -114,9 +135,8 @@ def main() -> int:
         os.environ.setdefault("DOCKER_CONFIG", home)
         with RegistryServer("plain") as registry:
             print(f"local registry on {registry.url}")
-            ref = f"{registry.host}/demo/app:latest"
-            for run in STEPS:
-                run(registry, ref)
+            for repository, run in STEPS:
+                run(registry, f"{registry.host}/{repository}:latest")
     say("done: registry stopped")
     return 0
 

@@ -8,6 +8,8 @@
 (credentials, TLS, concurrency, lock file, outage policy). Nothing here imports an IaC SDK.
 """
 
+import logging
+
 from image_digest.errors import (
     AuthenticationError,
     BatchResolutionError,
@@ -31,6 +33,10 @@ from image_digest.selection import needs_resolution
 from image_digest.transport import TransportOptions
 
 __version__ = "0.1.0"
+
+# A library adds no handler of its own: applications decide where warnings go (the CLI prints
+# them, Pulumi and CDKTF adapters report them their own way), so nothing is printed twice.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "DEFAULT_LOCK_NAME",

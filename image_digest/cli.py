@@ -9,7 +9,6 @@ logic lives in `image_digest.commands.<name>`.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -46,7 +45,6 @@ __all__ = [
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _quiet_library_log()
     try:
         return int(args.run(args))
     except (UsageError, InvalidPlatformError, LockError) as exc:
@@ -131,13 +129,6 @@ def _add_lock_option(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="lock file (default: $IMAGE_DIGEST_LOCK, else ./image-digest.lock)",
     )
-
-
-def _quiet_library_log() -> None:
-    """The CLI prints each result's warning itself; don't let logging print it a second time."""
-    library = logging.getLogger("image_digest")
-    if not any(isinstance(h, logging.NullHandler) for h in library.handlers):
-        library.addHandler(logging.NullHandler())
 
 
 if __name__ == "__main__":  # pragma: no cover
