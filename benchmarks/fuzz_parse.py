@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from image_digest import InvalidReferenceError, parse
 from image_digest.cli import main
-from image_digest.errors import shorten
+from image_digest.errors import quoted
 
 LOWER = string.ascii_lowercase + string.digits
 ALNUM = string.ascii_letters + string.digits
@@ -178,7 +178,7 @@ def check_parse(text: str, report: Report) -> bool:
     except InvalidReferenceError as error:
         report.invalid += 1
         message = str(error)
-        if error.reference != text or repr(shorten(text)) not in message:
+        if error.reference != text or quoted(text) not in message:
             report.crash("InvalidReferenceError does not name its input", text)
         if len(message) > 1000:
             report.crash(f"error message of {len(message)} characters", text)

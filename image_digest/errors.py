@@ -17,6 +17,19 @@ def shorten(text: str, limit: int = 200) -> str:
     return f"{text[: limit // 2]}...({len(text)} characters)...{text[-20:]}"
 
 
+def printable(text: str, limit: int = 200) -> str:
+    """`text` with control characters escaped, shortened: safe to print on one line (a peer's
+    text can hold newlines or terminal escape sequences)."""
+    escaped = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shorten(escaped, limit)
+
+
+def quoted(text: str, limit: int = 200) -> str:
+    """`text` as a quoted literal for a message: control characters escaped, then shortened
+    (escaping first, so a string of escapes cannot grow the message past `limit`)."""
+    return shorten(repr(text), limit)
+
+
 class DigestError(Exception):
     """Base class: an image reference could not be turned into a digest."""
 
@@ -31,7 +44,7 @@ class InvalidReferenceError(DigestError, ValueError):
 
     def __init__(self, reference: str, rule: str):
         super().__init__(
-            f"invalid image reference {shorten(reference)!r}: {rule}", reference=reference
+            f"invalid image reference {quoted(reference)}: {rule}", reference=reference
         )
         self.rule = rule
 

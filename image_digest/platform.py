@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from image_digest.errors import InvalidPlatformError, shorten
+from image_digest.errors import InvalidPlatformError, quoted
 
 _PART_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -40,7 +40,7 @@ def parse_platform(text: str) -> Platform:
     parts = text.split("/") if isinstance(text, str) else []
     if len(parts) not in (2, 3) or not all(_PART_RE.fullmatch(p) for p in parts):
         raise InvalidPlatformError(
-            f"invalid platform {shorten(str(text), 80)!r}: expected 'os/arch' or "
+            f"invalid platform {quoted(str(text), 80)}: expected 'os/arch' or "
             "'os/arch/variant' (letters, digits, '_', '.', '-'), "
             "e.g. 'linux/amd64' or 'linux/arm64/v8'"
         )

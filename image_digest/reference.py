@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from image_digest.errors import InvalidReferenceError, shorten
+from image_digest.errors import InvalidReferenceError, quoted
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API_HOST = "registry-1.docker.io"
@@ -203,7 +203,7 @@ def _normalize_registry(registry: str | None) -> str:
 
 def _quoted(part: str) -> str:
     """A piece of the input, quoted and short enough for a one-line message."""
-    return repr(shorten(part, 80))
+    return quoted(part, 80)
 
 
 def _too_long(length: int, normalized: str | None = None) -> str:

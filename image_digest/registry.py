@@ -24,7 +24,8 @@ from image_digest.errors import (
     RegistryError,
     RepositoryNotFoundError,
     TagNotFoundError,
-    shorten,
+    printable,
+    quoted,
 )
 from image_digest.mediatypes import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from image_digest.reference import validate_digest
@@ -179,9 +180,13 @@ class RegistryClient:
     # -- helpers ------------------------------------------------------------------------------
 
     def _quote(self, text: str, limit: int) -> str:
-        """Text the registry sent, fit for an error message: without any credential we hold
-        (redacted before shortening, so no fragment of one survives) and short."""
-        return shorten(self.transport.redact(text), limit)
+        """Text the registry sent, quoted for an error message: without any credential we hold
+        (redacted before anything else, so no fragment of one survives), escaped, short."""
+        return quoted(self.transport.redact(text), limit)
+
+    def _plain(self, text: str, limit: int) -> str:
+        """Like `_quote`, unquoted: control characters escaped, so it stays one line."""
+        return printable(self.transport.redact(text), limit)
 
     def _checked_digest(self, value: str, reference: str) -> str:
         # Raised outside the except block: the inner error quotes the raw header, and must not
@@ -190,7 +195,7 @@ class RegistryClient:
             return validate_digest(value.strip())
         raise RegistryError(
             f"registry {self.registry} sent a malformed Docker-Content-Digest "
-            f"{self._quote(value, 80)!r} for {reference}; expected 'sha256:' and 64 hex "
+            f"{self._quote(value, 80)} for {reference}; expected 'sha256:' and 64 hex "
             "digits",
             reference=reference,
             registry=self.registry,
@@ -276,7 +281,7 @@ class RegistryClient:
         raise RegistryError(
             f"registry {self.registry} answered {reference} with Content-Type "
             # The header as sent: redaction must see it before any case change.
-            f"{self._quote(raw.split(';', 1)[0].strip(), 80)!r}, which is not a manifest "
+            f"{self._quote(raw.split(';', 1)[0].strip(), 80)}, which is not a manifest "
             "media type (is this really a registry, or a login page?)",
             reference=reference,
             registry=self.registry,
@@ -296,7 +301,7 @@ class RegistryClient:
         status = response.status_code
         code, message = _error_body(response)
         if code is not None:
-            code, message = self._quote(code, 64), self._quote(message, 200)
+            code, message = self._plain(code, 64), self._plain(message, 200)
         detail = f" ({code}: {message})" if code else ""
         where = f"registry {self.registry}"
         if status == 404 or code in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN"):

@@ -25,6 +25,7 @@ from image_digest.errors import (
     LockError,
     PlatformNotFoundError,
     RegistryError,
+    printable,
 )
 from image_digest.keychain import Credential, Keychain, default_keychain
 from image_digest.lockfile import REVISION_LABEL, LockFile, LockPin
@@ -354,7 +355,7 @@ class Resolver:
         document = _index_json(index, text, client.registry)
         child = select_manifest(document, wanted)
         if child is None:
-            offered = ", ".join(available_platforms(document)) or "none"
+            offered = printable(", ".join(available_platforms(document)) or "none")
             raise PlatformNotFoundError(
                 f"{text} is a multi-platform image without {wanted} (it offers: {offered}); "
                 "pick one of those platforms",
@@ -385,7 +386,8 @@ class Resolver:
         found = platform_of(config)
         if found is None or not wanted.matches(found):
             raise PlatformNotFoundError(
-                f"{text} is a single-platform image for {found or 'an unknown platform'}, "
+                f"{text} is a single-platform image for "
+                f"{printable(str(found)) if found else 'an unknown platform'}, "
                 f"not {wanted}",
                 reference=text,
                 registry=client.registry,

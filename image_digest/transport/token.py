@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from image_digest.errors import AuthenticationError, RegistryError, shorten
+from image_digest.errors import AuthenticationError, RegistryError, quoted
 from image_digest.keychain.credentials import Basic, Credential, IdentityToken
 from image_digest.transport.challenge import Challenge
 
@@ -112,7 +112,7 @@ def fetch_token(
     realm_scheme, realm_host = realm_parts.scheme.lower(), url_host(realm)
     if realm_scheme not in ("http", "https") or not realm_host:
         raise AuthenticationError(
-            f"registry {registry} named an unusable token realm {shorten(realm, 80)!r}"
+            f"registry {registry} named an unusable token realm {quoted(realm, 80)}"
             f"{while_resolving}",
             reference=reference,
             registry=registry,

@@ -24,6 +24,7 @@ from werkzeug import Request, Response
 from image_digest import (
     AuthenticationError,
     DigestMismatchError,
+    PlatformNotFoundError,
     RegistryError,
     TagNotFoundError,
 )
@@ -922,3 +923,65 @@ def test_redirect_with_an_endless_body_is_followed_without_reading_it(fault_serv
 
     assert_pinned(make_resolver(total_timeout=2).resolve(ref), ref, DIGEST)
     assert time.monotonic() - started < 1
+
+
+# == Text the registry controls never reaches a terminal raw ====================================
+
+ESCAPES = "\x1b[2J\x1b[31mFAKE\r\nimage-digest: ok\x07"
+
+
+def _assert_one_printable_line(message: str) -> None:
+    assert message.isprintable(), repr(message)
+
+
+def test_registry_error_text_with_terminal_escapes_is_escaped(fake, make_resolver):
+    fake.open_ping()
+    fake.always("HEAD", MANIFEST, status(405))
+    body = distribution_error("DENIED" + ESCAPES, "no" + ESCAPES)
+    fake.always("GET", MANIFEST, status(403, {"Content-Type": "application/json"}, body))
+
+    with pytest.raises(AuthenticationError) as error:
+        make_resolver().resolve(fake.ref())
+
+    _assert_one_printable_line(assert_names(error, fake.ref(), fake.host))
+    assert "\\x1b[2J" in str(error.value)
+
+
+def test_index_platforms_with_terminal_escapes_are_escaped(fake, make_resolver):
+    index = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": DIGEST,
+                    "size": len(BODY),
+                    "platform": {"os": "linux" + ESCAPES, "architecture": "amd64"},
+                }
+            ],
+        }
+    ).encode()
+    fake.open_ping()
+    fake.serve(index, media_type=OCI_INDEX)
+
+    with pytest.raises(PlatformNotFoundError) as error:
+        make_resolver().resolve(fake.ref(), platform="linux/amd64")
+
+    _assert_one_printable_line(assert_names(error, fake.ref(), fake.host))
+
+
+def test_headers_with_control_characters_are_escaped(fault_server, make_resolver):
+    def script(request: RawRequest, connection: FaultConnection) -> None:
+        if _ping_ok(request, connection):
+            return
+        headers = {"Content-Type": "text/html\x1b[2J\x07", "Docker-Content-Digest": DIGEST}
+        connection.respond(200, headers, BODY, head=request.method == "HEAD")
+
+    server = fault_server(script)
+    ref = f"{server.host}/app:v1"
+
+    with pytest.raises(RegistryError) as error:
+        make_resolver().resolve(ref)
+
+    _assert_one_printable_line(assert_names(error, ref, server.host))
