@@ -9,7 +9,6 @@ run), so every resource in a stack sees the same digest for the same tag.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -23,22 +22,17 @@ from image_digest.errors import (
     BatchResolutionError,
     DigestError,
     LockError,
-    PlatformNotFoundError,
     RegistryError,
-    printable,
 )
 from image_digest.keychain import Credential, Keychain, default_keychain
 from image_digest.lockfile import REVISION_LABEL, LockFile, LockPin
-from image_digest.mediatypes import is_index
+from image_digest.lookup import ManifestLookup
 from image_digest.platform import (
     Platform,
-    available_platforms,
     parse_platform,
-    platform_of,
-    select_manifest,
 )
-from image_digest.reference import Reference, parse, validate_digest
-from image_digest.registry import Descriptor, Manifest, RegistryClient
+from image_digest.reference import Reference, parse
+from image_digest.registry import RegistryClient
 from image_digest.resolved import ResolvedImage, Source
 from image_digest.transport import Deadline, RegistryTransport, TransportOptions
 
@@ -47,13 +41,8 @@ MODES: tuple[Mode, ...] = ("resolve", "locked", "fallback")
 MODE_ENV = "IMAGE_DIGEST_MODE"
 LOCK_ENV = "IMAGE_DIGEST_LOCK"
 DEFAULT_MAX_WORKERS = 16
-#: Labels of a multi-platform image come from this platform's config when no platform was asked
-#: for (else from the index's first real platform); `ResolvedImage.labels_platform` says which.
-LABELS_DEFAULT_PLATFORM = "linux/amd64"
-_LABELS_DEFAULT_PLATFORM = parse_platform(LABELS_DEFAULT_PLATFORM)
-
 #: Lock fallbacks are logged here at WARNING (besides `ResolvedImage.warning`). The library
-#: adds no handler, so without logging configured Python prints them on stderr.
+#: adds only a NullHandler: applications configure logging to see them.
 logger = logging.getLogger("image_digest")
 
 
@@ -127,7 +116,7 @@ class Resolver:
         self._keychain = keychain or default_keychain(credentials)
         self._transports: dict[str, RegistryTransport] = {}
         self._pins: dict[tuple[str, str | None], Future[_Pin]] = {}
-        self._configs: dict[str, dict[str, Any]] = {}
+        self._manifests = ManifestLookup()
         self._lock = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------
@@ -312,167 +301,19 @@ class Resolver:
         client = self._client(reference)
         with Deadline(self.options.total_timeout) as deadline:
             try:
-                return self._ask_registry(client, reference, wanted, text, with_labels, deadline)
+                found = self._manifests.find(client, reference, wanted, text, with_labels, deadline)
             except DigestError as exc:
                 # The last line of defence: whatever a hostile registry echoed into an error
                 # (headers, index entries...), no credential we sent it leaves in a message.
                 client.transport.scrub(exc)
                 raise
-
-    def _ask_registry(
-        self,
-        client: RegistryClient,
-        reference: Reference,
-        wanted: Platform | None,
-        text: str,
-        with_labels: bool,
-        deadline: Deadline,
-    ) -> _Pin:
-        repo = reference.repository
-        descriptor, manifest = client.descriptor(text, repo, reference.identifier, deadline)
-        chosen, platform = descriptor, None
-        if wanted is not None:
-            if descriptor.media_type is None or is_index(descriptor.media_type):
-                manifest = manifest or self._manifest(client, text, repo, descriptor, deadline)
-                if manifest.descriptor.media_type != descriptor.media_type:
-                    descriptor = replace(descriptor, media_type=manifest.descriptor.media_type)
-            if is_index(descriptor.media_type):
-                assert manifest is not None
-                chosen = self._select(client, text, manifest, wanted)
-            else:
-                self._check_single_platform(client, text, repo, descriptor, wanted, deadline)
-            platform = str(wanted)
-        if not with_labels:
-            return _Pin(chosen.digest, chosen.media_type, platform)
-        labels, labels_platform = self._labels(client, text, repo, chosen, manifest, deadline)
         return _Pin(
-            chosen.digest, chosen.media_type, platform, labels, labels_platform=labels_platform
+            found.digest,
+            found.media_type,
+            found.platform,
+            found.labels,
+            labels_platform=found.labels_platform,
         )
-
-    def _select(
-        self, client: RegistryClient, text: str, index: Manifest, wanted: Platform
-    ) -> Descriptor:
-        document = _index_json(index, text, client.registry)
-        child = select_manifest(document, wanted)
-        if child is None:
-            offered = printable(", ".join(available_platforms(document)) or "none")
-            raise PlatformNotFoundError(
-                f"{text} is a multi-platform image without {wanted} (it offers: {offered}); "
-                "pick one of those platforms",
-                reference=text,
-                registry=client.registry,
-            )
-        digest = child.get("digest")
-        if not isinstance(digest, str) or not _is_digest(digest):
-            raise RegistryError(
-                f"registry {client.registry} served an index for {text} whose {wanted} entry "
-                "has a malformed digest",
-                reference=text,
-                registry=client.registry,
-            )
-        media_type = child.get("mediaType")
-        return Descriptor(digest, media_type if isinstance(media_type, str) else None)
-
-    def _check_single_platform(
-        self,
-        client: RegistryClient,
-        text: str,
-        repo: str,
-        descriptor: Descriptor,
-        wanted: Platform,
-        deadline: Deadline,
-    ) -> None:
-        config = self._config(client, text, repo, descriptor, None, deadline)
-        found = platform_of(config)
-        if found is None or not wanted.matches(found):
-            raise PlatformNotFoundError(
-                f"{text} is a single-platform image for "
-                f"{printable(str(found)) if found else 'an unknown platform'}, "
-                f"not {wanted}",
-                reference=text,
-                registry=client.registry,
-            )
-
-    def _labels(
-        self,
-        client: RegistryClient,
-        text: str,
-        repo: str,
-        chosen: Descriptor,
-        manifest: Manifest | None,
-        deadline: Deadline,
-    ) -> tuple[dict[str, str], str | None]:
-        """The config labels of `chosen`, and the platform of the config they came from.
-
-        For an index: the `linux/amd64` child's config, else the first child with a real
-        platform (attestations, `unknown/unknown`, are skipped).
-        """
-        if manifest is not None and manifest.descriptor.digest != chosen.digest:
-            manifest = None
-        if chosen.media_type is None or is_index(chosen.media_type):
-            manifest = manifest or self._manifest(client, text, repo, chosen, deadline)
-            chosen = replace(chosen, media_type=manifest.descriptor.media_type)
-        if is_index(chosen.media_type) or (manifest is not None and _looks_like_index(manifest)):
-            assert manifest is not None
-            document = _index_json(manifest, text, client.registry)
-            wanted = _LABELS_DEFAULT_PLATFORM
-            if select_manifest(document, wanted) is None:
-                offered = [p for p in available_platforms(document) if "unknown" not in p]
-                if not offered:
-                    return {}, None
-                wanted = parse_platform(offered[0])
-            chosen, manifest = self._select(client, text, manifest, wanted), None
-        config = self._config(client, text, repo, chosen, manifest, deadline)
-        found = platform_of(config)
-        inner = config.get("config")
-        labels = inner.get("Labels") if isinstance(inner, dict) else None
-        if not isinstance(labels, dict):
-            return {}, str(found) if found else None
-        return {str(k): str(v) for k, v in labels.items()}, str(found) if found else None
-
-    def _config(
-        self,
-        client: RegistryClient,
-        text: str,
-        repo: str,
-        descriptor: Descriptor,
-        manifest: Manifest | None,
-        deadline: Deadline,
-    ) -> dict[str, Any]:
-        with self._lock:
-            cached = self._configs.get(descriptor.digest)
-        if cached is not None:
-            return cached
-        manifest = manifest or self._manifest(client, text, repo, descriptor, deadline)
-        config_ref = _manifest_json(manifest, text, client.registry).get("config")
-        digest = config_ref.get("digest") if isinstance(config_ref, dict) else None
-        value: Any = {}
-        if isinstance(digest, str):
-            if not _is_digest(digest):
-                raise RegistryError(
-                    f"registry {client.registry} served a manifest for {text} whose config "
-                    "has a malformed digest",
-                    reference=text,
-                    registry=client.registry,
-                )
-            body = client.blob(text, repo, digest, deadline)
-            with contextlib.suppress(ValueError, RecursionError):
-                value = json.loads(body)
-        config: dict[str, Any] = value if isinstance(value, dict) else {}
-        # Keyed by the manifest's digest: content-addressed, so never stale.
-        with self._lock:
-            self._configs[descriptor.digest] = config
-        return config
-
-    def _manifest(
-        self,
-        client: RegistryClient,
-        text: str,
-        repo: str,
-        descriptor: Descriptor,
-        deadline: Deadline,
-    ) -> Manifest:
-        return client.manifest(text, repo, descriptor.digest, deadline, descriptor.digest)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -541,49 +382,6 @@ def _resolved(text: str, reference: Reference, pin: _Pin) -> ResolvedImage:
         warning=pin.warning,
         labels_platform=pin.labels_platform,
     )
-
-
-def _looks_like_index(manifest: Manifest) -> bool:
-    """An index served without a media type (plain `application/json`, no `mediaType`)."""
-    try:
-        return isinstance(manifest.json().get("manifests"), list)
-    except RegistryError:
-        return False
-
-
-def _is_digest(value: str) -> bool:
-    """Validity of a digest a registry sent, without an exception that would quote it."""
-    try:
-        validate_digest(value)
-    except DigestError:
-        return False
-    return True
-
-
-def _manifest_json(manifest: Manifest, text: str, registry: str) -> dict[str, Any]:
-    try:
-        return manifest.json()
-    except RegistryError:
-        raise RegistryError(
-            f"registry {registry} served a manifest for {text} that is not a JSON object",
-            reference=text,
-            registry=registry,
-        ) from None
-
-
-def _index_json(index: Manifest, text: str, registry: str) -> dict[str, Any]:
-    try:
-        document = index.json()
-    except RegistryError:
-        document = {}
-    if not isinstance(document.get("manifests"), list):
-        raise RegistryError(
-            f"registry {registry} served an index for {text} that is not valid index JSON "
-            "(no 'manifests' list), so no platform can be selected",
-            reference=text,
-            registry=registry,
-        )
-    return document
 
 
 def _mode(mode: str | None) -> Mode:
