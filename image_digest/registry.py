@@ -76,15 +76,7 @@ class RegistryClient:
         self, reference: str, repository: str, identifier: str, deadline: Deadline
     ) -> tuple[Descriptor, Manifest | None]:
         """The digest `identifier` (a tag) points at; the body too if we had to GET it."""
-        path = f"/v2/{repository}/manifests/{identifier}"
-        response = self.transport.request(
-            "HEAD",
-            repository,
-            path,
-            headers={"Accept": MANIFEST_ACCEPT},
-            deadline=deadline,
-            reference=reference,
-        )
+        response = self._manifest_request("HEAD", reference, repository, identifier, deadline)
         with response:
             if response.status_code == 200:
                 header = response.headers.get("Docker-Content-Digest")
@@ -106,15 +98,7 @@ class RegistryClient:
         expected_digest: str | None = None,
     ) -> Manifest:
         """GET a manifest, hash it, and check it against the header and `expected_digest`."""
-        path = f"/v2/{repository}/manifests/{identifier}"
-        response = self.transport.request(
-            "GET",
-            repository,
-            path,
-            headers={"Accept": MANIFEST_ACCEPT},
-            deadline=deadline,
-            reference=reference,
-        )
+        response = self._manifest_request("GET", reference, repository, identifier, deadline)
         with response:
             if response.status_code != 200:
                 raise self._status_error(response, reference, repository, identifier)
@@ -178,6 +162,19 @@ class RegistryClient:
         return body
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _manifest_request(
+        self, method: str, reference: str, repository: str, identifier: str, deadline: Deadline
+    ) -> requests.Response:
+        """A manifest request with the full Accept list (partial lists get wrong answers)."""
+        return self.transport.request(
+            method,
+            repository,
+            f"/v2/{repository}/manifests/{identifier}",
+            headers={"Accept": MANIFEST_ACCEPT},
+            deadline=deadline,
+            reference=reference,
+        )
 
     def _quote(self, text: str, limit: int) -> str:
         """Text the registry sent, quoted for an error message: without any credential we hold

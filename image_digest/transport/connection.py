@@ -33,30 +33,28 @@ def enforcing(deadline: Deadline) -> Iterator[None]:
         _current.reset(token)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Registers the connection with the current deadline before each request it sends."""
+
+    sock: Any
     deadline: Deadline | None = None
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         deadline = _current.get()
         if deadline is not None:
             deadline.watch(self)
-        super().request(*args, **kwargs)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
     def abort(self) -> None:
         shutdown_socket(self.sock)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    deadline: Deadline | None = None
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        deadline = _current.get()
-        if deadline is not None:
-            deadline.watch(self)
-        super().request(*args, **kwargs)
 
-    def abort(self) -> None:
-        shutdown_socket(self.sock)
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _HTTPPool(HTTPConnectionPool):
