@@ -30,6 +30,7 @@ from image_digest.errors import (
 from image_digest.mediatypes import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from image_digest.reference import validate_digest
 from image_digest.transport import Deadline, RegistryTransport
+from image_digest.transport.body import BodyTooLargeError, read_capped
 
 _HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 _FALLBACK_TO_GET = frozenset({400, 404, 405, 406, 415, 501})
@@ -205,16 +206,10 @@ class RegistryClient:
         declared = _content_length(response)
         if declared is not None and declared > cap:
             raise self._too_large(reference, what, declared, cap)
-        chunks: list[bytes] = []
-        size = 0
         try:
-            for chunk in response.iter_content(65_536):
-                size += len(chunk)
-                if size > cap:
-                    raise self._too_large(reference, what, size, cap)
-                if deadline.expired():
-                    raise self._too_slow(reference, what, deadline)
-                chunks.append(chunk)
+            body = read_capped(response, cap, deadline)
+        except BodyTooLargeError as exc:
+            raise self._too_large(reference, what, exc.size, cap) from None
         except (requests.RequestException, HTTPError, OSError) as exc:
             if deadline.expired():  # the deadline cut the connection
                 raise self._too_slow(reference, what, deadline) from None
@@ -226,7 +221,6 @@ class RegistryClient:
             ) from None
         if deadline.expired():  # cut at a chunk boundary: what we have may be partial
             raise self._too_slow(reference, what, deadline)
-        body = b"".join(chunks)
         if declared is not None and len(body) != declared:
             raise RegistryError(
                 f"registry {self.registry} sent a truncated {what} for {reference} "

@@ -22,6 +22,7 @@ import requests
 
 from image_digest.errors import AuthenticationError, RegistryError, quoted
 from image_digest.keychain.credentials import Basic, Credential, IdentityToken
+from image_digest.transport.body import BodyTooLargeError, read_capped
 from image_digest.transport.challenge import Challenge
 
 DEFAULT_EXPIRES_IN = 60.0
@@ -204,26 +205,20 @@ def basic_header(credential: Basic) -> str:
 def _read_limited(
     response: requests.Response, where: str, while_resolving: str, registry: str, reference: str
 ) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
     try:
-        for chunk in response.iter_content(65_536):
-            size += len(chunk)
-            if size > MAX_TOKEN_RESPONSE_BYTES:
-                raise RegistryError(
-                    f"{where} sent a token response over {MAX_TOKEN_RESPONSE_BYTES} bytes"
-                    f"{while_resolving}",
-                    reference=reference,
-                    registry=registry,
-                )
-            chunks.append(chunk)
+        return read_capped(response, MAX_TOKEN_RESPONSE_BYTES)
+    except BodyTooLargeError:
+        raise RegistryError(
+            f"{where} sent a token response over {MAX_TOKEN_RESPONSE_BYTES} bytes{while_resolving}",
+            reference=reference,
+            registry=registry,
+        ) from None
     except requests.RequestException as exc:
         raise RegistryError(
             f"{where} broke off its answer{while_resolving}: {type(exc).__name__}",
             reference=reference,
             registry=registry,
         ) from None
-    return b"".join(chunks)
 
 
 def granted_scopes(token: str, requested: Sequence[str]) -> set[str]:
