@@ -6,11 +6,17 @@ Sections below are independent; append new fixtures in a section of their own.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+# Google ADC must never probe the GCE metadata server from a test (no such network here).
+os.environ["NO_GCE_CHECK"] = "true"
+os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
+os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 
 from tests.support.images import Image, build_image
 from tests.support.registry import RegistryServer, require_tools
