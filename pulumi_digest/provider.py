@@ -71,8 +71,8 @@ class DigestImageProvider(ResourceProvider):
         self.with_labels = with_labels
 
     def _resolve(self, image: str, platform: str | None) -> ResolvedImage:
-        resolver = Resolver(lock=self.lock, mode=self.mode, with_labels=self.with_labels)
-        resolved = resolver.resolve(image, platform=platform)
+        with Resolver(lock=self.lock, mode=self.mode, with_labels=self.with_labels) as resolver:
+            resolved = resolver.resolve(image, platform=platform)
         if resolved.warning:
             _engine_log.warn(f"DigestImage {image!r}: {resolved.warning}")
         return resolved
