@@ -4,21 +4,19 @@ The first request to a registry pings `/v2/` once to learn its auth challenge; a
 request carries Basic credentials or a cached Bearer token for its repository. A 401 on a
 request drops that token and tries once more with a fresh one, then fails.
 
-Credentials stay with the registry: a redirect to another host (or port, or scheme) drops the
-Authorization header, a challenge from such a redirect target is never answered, a redirect
-from HTTPS down to plain HTTP is refused, and `~/.netrc` never adds credentials of its own.
-Every request runs under the resolution's `Deadline`, on the wire too (see `deadline.py`).
+Credentials stay with the registry: a challenge from a redirect target is never answered (the
+session's redirect rules are in `session.py`), and every credential we hold is scrubbed from
+what the registry sends back before it can reach an error. Every request runs under the
+resolution's `Deadline`, on the wire too (see `deadline.py`).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import requests
 from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, ProtocolError
@@ -27,10 +25,12 @@ from image_digest.errors import AuthenticationError, DigestError, RegistryError
 from image_digest.keychain.chain import Keychain
 from image_digest.keychain.credentials import Basic, Credential, IdentityToken
 from image_digest.transport.challenge import Challenge, parse_challenge
-from image_digest.transport.connection import DeadlineAdapter, enforcing
+from image_digest.transport.connection import enforcing
 from image_digest.transport.deadline import Deadline
 from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
+from image_digest.transport.secrets import Secrets
+from image_digest.transport.session import DowngradeRedirect, drain, new_session, origin, release
 from image_digest.transport.token import (
     Token,
     TokenCache,
@@ -40,12 +40,7 @@ from image_digest.transport.token import (
     url_host,
 )
 
-if TYPE_CHECKING:
-    from requests.sessions import _Settings  # the stubs' name for these settings
-
 _UNSET: Any = object()
-_HOST_POOLS = 4
-_DRAIN_LIMIT = 65_536
 
 
 class RegistryTransport:
@@ -63,14 +58,14 @@ class RegistryTransport:
         self.scheme = options.scheme_for(api_host)
         self.base_url = f"{self.scheme}://{api_host}"
         self._keychain = keychain
-        self._session = _new_session(options)
+        self._session = new_session(options)
         self._tokens = TokenCache()
         self._ping_lock = threading.Lock()
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._fetch_locks_lock = threading.Lock()
         self._challenge: Challenge | None = _UNSET
         self._credential: Credential | None = _UNSET
-        self._secrets: set[str] = set()
+        self._secrets = Secrets()
         self.request_count = 0
 
     # -- public -------------------------------------------------------------------------------
@@ -96,8 +91,8 @@ class RegistryTransport:
             response = self._send(method, url, all_headers, deadline, reference)
             if response.status_code != 401:
                 return response
-            _release(response)
-            if not self._same_origin(response.url):
+            release(response)
+            if not self._sameorigin(response.url):
                 # A redirect target asking for credentials gets none, and no token either.
                 raise self._unauthorized(reference, response)
             fresh = parse_challenge(response.headers.get("WWW-Authenticate")) or challenge
@@ -121,36 +116,12 @@ class RegistryTransport:
             self._fetch_token(challenge, scopes[start : start + 100], deadline, self.registry)
 
     def redact(self, text: str) -> str:
-        """Remove any credential we hold from text a registry sent back to us.
-
-        Longest first: a token may embed another secret (a refresh token, a Basic blob), and
-        replacing the shorter one first would leave the rest of the token in place.
-        """
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "[REDACTED]")
-        return text
+        """Remove any credential we hold from text a registry sent back to us."""
+        return self._secrets.redact(text)
 
     def scrub(self, error: DigestError) -> DigestError:
-        """`error`, with every credential we hold removed from its message, code and notes,
-        and from those of the exceptions chained to it. A context raised `from None` is
-        dropped: it was hidden on purpose, and may quote what the registry sent."""
-        pending: list[BaseException | None] = [error]
-        seen: set[int] = set()
-        while pending:
-            current = pending.pop()
-            if current is None or id(current) in seen:
-                continue
-            seen.add(id(current))
-            if current.__suppress_context__:
-                current.__context__ = None
-            current.args = tuple(self.redact(a) if isinstance(a, str) else a for a in current.args)
-            notes = getattr(current, "__notes__", None)
-            if isinstance(notes, list):
-                notes[:] = [self.redact(n) if isinstance(n, str) else n for n in notes]
-            if isinstance(current, RegistryError) and current.code:
-                current.code = self.redact(current.code)
-            pending += [current.__cause__, current.__context__]
-        return error
+        """`error` and its chained exceptions with every credential we hold removed."""
+        return self._secrets.scrub(error)
 
     def close(self) -> None:
         self._session.close()
@@ -164,8 +135,8 @@ class RegistryTransport:
             if self._challenge is _UNSET:
                 response = self._send("GET", f"{self.base_url}/v2/", {}, deadline, reference)
                 with response:
-                    _drain(response)
-                    if response.status_code == 401 and not self._same_origin(response.url):
+                    drain(response)
+                    if response.status_code == 401 and not self._sameorigin(response.url):
                         raise self._unauthorized(reference, response)
                     if response.status_code == 401:
                         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
@@ -188,10 +159,9 @@ class RegistryTransport:
             credential = self._keychain.credentials_for(self.registry)
             if isinstance(credential, Basic):
                 raw = f"{credential.username}:{credential.password}".encode()
-                self._secrets |= {credential.password, base64.b64encode(raw).decode()}
+                self._secrets.add(credential.password, base64.b64encode(raw).decode())
             elif isinstance(credential, IdentityToken):
                 self._secrets.add(credential.token)
-            self._secrets.discard("")
             self._credential = credential
         return self._credential
 
@@ -255,7 +225,7 @@ class RegistryTransport:
         return {pull_scope(r) for r in repositories if self._tokens.get(pull_scope(r))}
 
     def _unauthorized(self, reference: str, response: requests.Response) -> AuthenticationError:
-        if not self._same_origin(response.url):
+        if not self._sameorigin(response.url):
             return AuthenticationError(
                 f"registry {self.registry} redirected the request for {reference} to "
                 f"{url_host(response.url)}, which answered HTTP 401; credentials are "
@@ -383,16 +353,16 @@ class RegistryTransport:
                 except (HTTPError, ValueError, OverflowError):
                     asked = None  # a malformed Retry-After: back off as if there were none
                 wait = min(asked, self.options.max_retry_after) if asked is not None else wait
-                _release(response)
+                release(response)
             if wait > deadline.remaining():
                 raise self._timed_out(reference, attempts, peer)
             time.sleep(wait)
 
-    def _same_origin(self, url: str | None) -> bool:
+    def _sameorigin(self, url: str | None) -> bool:
         """Whether `url` (where a response finally came from) is this registry itself."""
         if not url:
             return True
-        return _origin(url) == _origin(self.base_url)
+        return origin(url) == origin(self.base_url)
 
     def _timed_out(self, reference: str, attempts: int, peer: str) -> RegistryError:
         return RegistryError(
@@ -412,61 +382,6 @@ class RegistryTransport:
             reference=reference,
             registry=self.registry,
         )
-
-
-class DowngradeRedirect(requests.RequestException):
-    """A redirect from HTTPS to plain HTTP, which we never follow."""
-
-    def __init__(self, target_host: str):
-        super().__init__("redirect from https to http refused")
-        self.target_host = target_host
-
-
-class _RegistrySession(requests.Session):
-    """A session whose redirects keep credentials at home and never downgrade to HTTP."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[str, str, Any, Any, Any], _Settings] = {}
-
-    def merge_environment_settings(
-        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> _Settings:
-        """Proxy and CA settings from the environment, read once per host for the session's
-        life: requests re-reads every variable of `os.environ` twice per request, which was
-        a third of the CPU a HEAD cost us."""
-        if proxies or not isinstance(url, str):
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc, stream, verify, cert)
-        settings = self._environment.get(key)
-        if settings is None:
-            settings = super().merge_environment_settings(url, {}, stream, verify, cert)
-            self._environment[key] = settings
-        fresh = settings.copy()
-        fresh["proxies"] = dict(settings["proxies"])
-        return fresh
-
-    def rebuild_auth(
-        self, prepared_request: requests.PreparedRequest, response: requests.Response
-    ) -> None:
-        new_url = prepared_request.url or ""
-        old_url = response.request.url or ""
-        if urlsplit(old_url).scheme == "https" and urlsplit(new_url).scheme != "https":
-            raise DowngradeRedirect(url_host(new_url))
-        # Like requests, drop Authorization when the host, port or scheme changes; unlike
-        # requests, never pick up credentials for the new host from ~/.netrc.
-        if "Authorization" in prepared_request.headers and _origin(old_url) != _origin(new_url):
-            del prepared_request.headers["Authorization"]
-
-
-def _origin(url: str) -> tuple[str, str | None, int | None]:
-    parts = urlsplit(url)
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    except ValueError:
-        port = None
-    return (parts.scheme, parts.hostname, port)
 
 
 def _describe(error: Exception | None, options: TransportOptions) -> str:
@@ -495,60 +410,3 @@ def _describe(error: Exception | None, options: TransportOptions) -> str:
     if any(issubclass(kind, ConnectionResetError) for kind in chain):
         return "the connection was reset"
     return f"the connection failed ({type(error).__name__})"
-
-
-def _drain(response: requests.Response) -> None:
-    """Read what is left of a small body, so the connection can go back to the pool.
-
-    Only a body whose declared length is small: an unbounded or slow one is not worth
-    waiting for, and closing just costs a new connection later.
-    """
-    length = response.headers.get("Content-Length", "")
-    if not length.isdigit() or int(length) > _DRAIN_LIMIT or response.raw is None:
-        return
-    # On failure the connection is dropped on close instead; nothing else is lost.
-    with contextlib.suppress(requests.RequestException, OSError, ValueError, HTTPError):
-        response.raw.read(_DRAIN_LIMIT, decode_content=False)
-
-
-def _release(response: requests.Response) -> None:
-    """Drain (keeping the connection) and close a response we will not use."""
-    _drain(response)
-    response.close()
-
-
-def _skip_redirect_body(
-    response: requests.Response, *args: Any, **kwargs: Any
-) -> requests.Response:
-    """requests reads a redirect's body, whole and uncapped, before following it. Read a small
-    declared one (the connection stays alive); leave any other unread and drop the connection."""
-    if response.is_redirect and response.request.method != "HEAD":
-        length = response.headers.get("Content-Length", "")
-        if not (length.isdigit() and int(length) <= _DRAIN_LIMIT):
-            response.raw.close()
-            response._content = b""  # what requests would have read, now known to be nothing
-    return response
-
-
-def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
-    """A no-op auth hook: stops requests from applying ~/.netrc over our Authorization header."""
-    return request
-
-
-def _new_session(options: TransportOptions) -> requests.Session:
-    session = _RegistrySession()
-    # Several host pools (registry, token realm, a redirect target), so talking to the token
-    # server does not evict and close the registry's kept-alive connections.
-    adapter = DeadlineAdapter(
-        pool_connections=_HOST_POOLS, pool_maxsize=options.pool_size, max_retries=0
-    )
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = options.user_agent
-    session.max_redirects = options.max_redirects
-    # Environment proxies and CA settings apply, but ~/.netrc must never replace our auth.
-    session.trust_env = True
-    session.auth = _keep_headers
-    session.hooks["response"].append(_skip_redirect_body)
-    session.verify = options.ca_bundle if options.ca_bundle else True
-    return session
