@@ -8,7 +8,6 @@ come first, in order, before the permanent ones. ``seen(...)`` lists what the se
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 import json
 import ssl
@@ -19,13 +18,13 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from image_digest import DigestError, ResolvedImage
+from tests.support.certs import self_signed_ca
 from tests.support.images import OCI_MANIFEST, sha256_digest
 
 Handler = Callable[[Request], Response]
@@ -132,25 +131,10 @@ class TlsMaterial:
 
 def make_tls_material(directory: Path) -> TlsMaterial:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "image-digest test registry")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=7))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+    names = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
     )
+    cert = self_signed_ca(key, "image-digest test registry", days=7, extensions=[(names, False)])
     cert_path, key_path = directory / "registry.crt", directory / "registry.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(

@@ -21,9 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+
+from tests.support.certs import self_signed_ca
 
 TokenField = Literal["token", "access_token", "both"]
 _SECRET_PARAMS = frozenset({"password", "refresh_token", "client_secret"})
@@ -37,35 +38,21 @@ class TokenRequest(NamedTuple):
 
 
 def _self_signed(common_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """An RSA key (RS256 needs one) and a CA certificate that may sign: the registry's
+    `rootcertbundle` trusts tokens whose `x5c` header carries it."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
     )
-    return key, cert
+    return key, self_signed_ca(key, common_name, extensions=[(usage, True)])
 
 
 def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
