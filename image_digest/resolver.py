@@ -26,7 +26,7 @@ from image_digest.errors import (
 )
 from image_digest.keychain import Credential, Keychain, default_keychain
 from image_digest.lockfile import REVISION_LABEL, LockFile, LockPin
-from image_digest.lookup import ManifestLookup
+from image_digest.lookup import Found, ManifestLookup
 from image_digest.platform import (
     Platform,
     parse_platform,
@@ -48,15 +48,12 @@ logger = logging.getLogger("image_digest")
 
 @dataclass(frozen=True)
 class _Pin:
-    """A lookup's answer, independent of how the user spelled the reference."""
+    """A lookup's answer, independent of how the user spelled the reference: what was found,
+    where it came from, and the warning to pass on when that was a fallback."""
 
-    digest: str
-    media_type: str | None
-    platform: str | None
-    labels: Mapping[str, str] | None = None
+    found: Found
     source: Source = "registry"
     warning: str | None = None
-    labels_platform: str | None = None
 
 
 class Resolver:
@@ -241,7 +238,7 @@ class Resolver:
 
     def _lookup(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
         if reference.digest is not None:
-            return _Pin(reference.digest, None, None, source="reference")
+            return _Pin(Found(reference.digest, None, None), source="reference")
         if self.mode == "locked":
             return self._from_lock(reference, wanted, text)
         try:
@@ -277,7 +274,7 @@ class Resolver:
             f"The registry said: {error}"
         )
         logger.warning("%s", warning)
-        return _Pin(entry.digest, entry.media_type, entry.platform, None, "lock", warning)
+        return _Pin(Found(entry.digest, entry.media_type, entry.platform), "lock", warning)
 
     def _from_lock(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
         assert self.lock is not None
@@ -293,7 +290,7 @@ class Resolver:
                 f"add it with: image-digest lock --lock {self.lock.path}{flag} {text}",
                 reference=text,
             )
-        return _Pin(entry.digest, entry.media_type, entry.platform, None, "lock")
+        return _Pin(Found(entry.digest, entry.media_type, entry.platform), "lock")
 
     def _from_registry(
         self, reference: Reference, wanted: Platform | None, text: str, with_labels: bool
@@ -307,13 +304,7 @@ class Resolver:
                 # (headers, index entries...), no credential we sent it leaves in a message.
                 client.transport.scrub(exc)
                 raise
-        return _Pin(
-            found.digest,
-            found.media_type,
-            found.platform,
-            found.labels,
-            labels_platform=found.labels_platform,
-        )
+        return _Pin(found)
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -355,9 +346,9 @@ class Resolver:
             LockPin(
                 str(r),
                 str(w) if w else None,
-                p.digest,
-                p.media_type,
-                p.labels.get(REVISION_LABEL) if p.labels else None,
+                p.found.digest,
+                p.found.media_type,
+                p.found.labels.get(REVISION_LABEL) if p.found.labels else None,
             )
             for r, w, p in pins
             if p.source == "registry"
@@ -371,16 +362,17 @@ def resolve(ref: str, *, platform: str | None = None) -> ResolvedImage:
 
 
 def _resolved(text: str, reference: Reference, pin: _Pin) -> ResolvedImage:
+    found = pin.found
     return ResolvedImage(
         reference=text,
-        digest=pin.digest,
-        repo_digest=reference.with_digest(pin.digest),
-        media_type=pin.media_type,
-        platform=pin.platform,
-        labels=pin.labels,
+        digest=found.digest,
+        repo_digest=reference.with_digest(found.digest),
+        media_type=found.media_type,
+        platform=found.platform,
+        labels=found.labels,
         source=pin.source,
         warning=pin.warning,
-        labels_platform=pin.labels_platform,
+        labels_platform=found.labels_platform,
     )
 
 
