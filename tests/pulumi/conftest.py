@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from image_digest import Resolver
+from tests.pulumi.harness.outage import LockedImage
 from tests.pulumi.harness.provider_process import DynamicProviderProcess
+from tests.support.images import build_image
 from tests.support.registry import RegistryServer, require_tools
 
 
@@ -45,6 +47,20 @@ def provider_process(project_dir: Path) -> Iterator[DynamicProviderProcess]:
 def fast_resolver() -> Resolver:
     """A real resolver that gives up on an unreachable registry at once (no retries)."""
     return Resolver(retries=0)
+
+
+@pytest.fixture
+def locked_then_down(
+    outage_registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> LockedImage:
+    """Push, lock (mode "resolve" records it), then stop the registry: an outage with a lock."""
+    lock = tmp_path / "image-digest.lock"
+    digest = outage_registry.push(unique_repo, "v1", build_image(unique_repo))
+    reference = outage_registry.reference(unique_repo, "v1")
+    with Resolver(lock=lock) as resolver:
+        resolver.resolve(reference)
+    outage_registry.stop()
+    return LockedImage(lock, reference, digest, f"{outage_registry.host}/{unique_repo}@{digest}")
 
 
 @pytest.fixture

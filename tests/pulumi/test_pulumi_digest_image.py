@@ -13,10 +13,10 @@ import pulumi_docker as docker
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from image_digest import Resolver
 from pulumi_digest import DigestImage, DigestImageProvider
 from tests.pulumi.harness.engine import UNKNOWN, EngineError, State
 from tests.pulumi.harness.network import UNREACHABLE
+from tests.pulumi.harness.outage import LockedImage
 from tests.pulumi.harness.program import run_program
 from tests.pulumi.harness.provider_process import DynamicProviderProcess
 from tests.support.images import build_image, build_index
@@ -175,15 +175,13 @@ def test_unreachable_registry_fails_and_never_uses_the_tag(
 
 def test_fallback_warns_through_the_engine(
     provider_process: DynamicProviderProcess,
-    outage_registry: RegistryServer,
-    unique_repo: str,
-    tmp_path: Path,
+    locked_then_down: LockedImage,
 ) -> None:
-    lock = tmp_path / "image-digest.lock"
-    digest = outage_registry.push(unique_repo, "v1", build_image(unique_repo))
-    reference = outage_registry.reference(unique_repo, "v1")
-    Resolver(lock=lock).resolve(reference)
-    outage_registry.stop()
+    lock, reference, digest = (
+        locked_then_down.lock,
+        locked_then_down.reference,
+        locked_then_down.digest,
+    )
 
     deployment = run_program(
         lambda: deploy_app(reference, lock=lock, mode="fallback"),

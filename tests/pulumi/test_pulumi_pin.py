@@ -15,6 +15,7 @@ from image_digest import Resolver
 from pulumi_digest import pin
 from tests.pulumi.harness.engine import UNKNOWN
 from tests.pulumi.harness.network import UNREACHABLE
+from tests.pulumi.harness.outage import LockedImage
 from tests.pulumi.harness.program import EchoMocks, run_program
 from tests.support.images import build_image, build_index
 from tests.support.registry import RegistryServer
@@ -134,31 +135,19 @@ def test_unreachable_registry_fails_and_never_falls_back_to_the_tag(
     assert registered == []
 
 
-def test_locked_mode_reads_the_lock_without_the_registry(
-    outage_registry: RegistryServer, unique_repo: str, tmp_path: Path
-) -> None:
-    lock = tmp_path / "image-digest.lock"
-    digest = outage_registry.push(unique_repo, "v1", build_image(unique_repo))
-    reference = outage_registry.reference(unique_repo, "v1")
-    Resolver(lock=lock).resolve(reference)  # mode "resolve" records it
-    outage_registry.stop()
+def test_locked_mode_reads_the_lock_without_the_registry(locked_then_down: LockedImage) -> None:
+    lock, reference = locked_then_down.lock, locked_then_down.reference
 
     def program() -> None:
         docker.Container("app", image=pin(reference, lock=lock, mode="locked"))
 
     deployment = run_program(program, preview=True)
 
-    assert deployment["app"].inputs["image"] == f"{outage_registry.host}/{unique_repo}@{digest}"
+    assert deployment["app"].inputs["image"] == locked_then_down.pinned
 
 
-def test_fallback_uses_the_lock_and_warns(
-    outage_registry: RegistryServer, unique_repo: str, tmp_path: Path
-) -> None:
-    lock = tmp_path / "image-digest.lock"
-    digest = outage_registry.push(unique_repo, "v1", build_image(unique_repo))
-    reference = outage_registry.reference(unique_repo, "v1")
-    Resolver(lock=lock).resolve(reference)
-    outage_registry.stop()
+def test_fallback_uses_the_lock_and_warns(locked_then_down: LockedImage) -> None:
+    lock, reference = locked_then_down.lock, locked_then_down.reference
     resolver = Resolver(lock=lock, mode="fallback", retries=0)
 
     def program() -> None:
@@ -166,7 +155,7 @@ def test_fallback_uses_the_lock_and_warns(
 
     deployment = run_program(program, preview=False)
 
-    assert deployment["app"].inputs["image"] == f"{outage_registry.host}/{unique_repo}@{digest}"
+    assert deployment["app"].inputs["image"] == locked_then_down.pinned
     assert any(reference in w and str(lock) in w for w in deployment.warnings)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
@@ -19,6 +18,7 @@ from image_digest.fields import find_images
 from pulumi_digest import IMAGE_FIELDS, pin_images
 from tests.pulumi.harness.engine import UNKNOWN, EngineError
 from tests.pulumi.harness.network import UNREACHABLE
+from tests.pulumi.harness.outage import LockedImage
 from tests.pulumi.harness.program import run_program
 from tests.pulumi.resource_builders import BUILDERS, NAME
 from tests.support.images import build_image, build_index
@@ -220,14 +220,8 @@ def test_unreachable_registry_fails_naming_the_resource(fast_resolver: Resolver)
     assert "refusing to deploy it by tag" in message
 
 
-def test_fallback_warns_naming_the_resource(
-    outage_registry: RegistryServer, unique_repo: str, tmp_path: Path
-) -> None:
-    lock = tmp_path / "image-digest.lock"
-    digest = outage_registry.push(unique_repo, "v1", build_image(unique_repo))
-    reference = outage_registry.reference(unique_repo, "v1")
-    Resolver(lock=lock).resolve(reference)
-    outage_registry.stop()
+def test_fallback_warns_naming_the_resource(locked_then_down: LockedImage) -> None:
+    lock, reference = locked_then_down.lock, locked_then_down.reference
 
     def program() -> None:
         pin_images(resolver=Resolver(lock=lock, mode="fallback", retries=0))
@@ -235,18 +229,12 @@ def test_fallback_warns_naming_the_resource(
 
     deployment = run_program(program, preview=True)
 
-    assert deployment["app"].inputs["image"] == f"{outage_registry.host}/{unique_repo}@{digest}"
+    assert deployment["app"].inputs["image"] == locked_then_down.pinned
     assert any("'app'" in w and reference in w and str(lock) in w for w in deployment.warnings)
 
 
-def test_lock_and_mode_pass_through(
-    outage_registry: RegistryServer, unique_repo: str, tmp_path: Path
-) -> None:
-    lock = tmp_path / "image-digest.lock"
-    digest = outage_registry.push(unique_repo, "v1", build_image(unique_repo))
-    reference = outage_registry.reference(unique_repo, "v1")
-    Resolver(lock=lock).resolve(reference)
-    outage_registry.stop()
+def test_lock_and_mode_pass_through(locked_then_down: LockedImage) -> None:
+    lock, reference = locked_then_down.lock, locked_then_down.reference
 
     def program() -> None:
         pin_images(lock=lock, mode="locked")
@@ -254,20 +242,14 @@ def test_lock_and_mode_pass_through(
 
     deployment = run_program(program, preview=True)
 
-    assert deployment["app"].inputs["image"] == f"{outage_registry.host}/{unique_repo}@{digest}"
+    assert deployment["app"].inputs["image"] == locked_then_down.pinned
 
 
 def test_mode_from_the_environment(
-    outage_registry: RegistryServer,
-    unique_repo: str,
-    tmp_path: Path,
+    locked_then_down: LockedImage,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    lock = tmp_path / "image-digest.lock"
-    digest = outage_registry.push(unique_repo, "v1", build_image(unique_repo))
-    reference = outage_registry.reference(unique_repo, "v1")
-    Resolver(lock=lock).resolve(reference)
-    outage_registry.stop()
+    lock, reference = locked_then_down.lock, locked_then_down.reference
     monkeypatch.setenv("IMAGE_DIGEST_MODE", "locked")
     monkeypatch.setenv("IMAGE_DIGEST_LOCK", str(lock))
 
@@ -277,7 +259,7 @@ def test_mode_from_the_environment(
 
     deployment = run_program(program, preview=True)
 
-    assert deployment["app"].inputs["image"] == f"{outage_registry.host}/{unique_repo}@{digest}"
+    assert deployment["app"].inputs["image"] == locked_then_down.pinned
 
 
 def test_platform_applies_to_every_image(registry: RegistryServer, unique_repo: str) -> None:
