@@ -10,7 +10,7 @@ Thin by design: references are parsed and resolved by `image_digest`, never here
 
 from cdktf_digest.aspect import PinImages
 from cdktf_digest.digest_image import DigestImage
-from cdktf_digest.errors import PinError, UnresolvedTokenError
+from cdktf_digest.errors import PinError, UnresolvedTokenError, UnsafeRewriteError
 from cdktf_digest.image_paths import IMAGE_PATHS
 from cdktf_digest.pin import pin
 from cdktf_digest.registry_digest import RegistryDigest
@@ -22,5 +22,6 @@ __all__ = [
     "PinImages",
     "RegistryDigest",
     "UnresolvedTokenError",
+    "UnsafeRewriteError",
     "pin",
 ]

@@ -19,13 +19,13 @@ from typing import Any
 
 from constructs import IConstruct
 
-from cdktf_digest.attributes import apply_changes, synthesized_attributes
-from cdktf_digest.errors import PinError
+from cdktf_digest.attributes import set_strings, synthesized_attributes
+from cdktf_digest.errors import PinError, UnsafeRewriteError
 from cdktf_digest.framework import Flavor, flavor_of, is_token, loaded_flavors
 from cdktf_digest.image_paths import merged_paths
 from cdktf_digest.options import using_resolver
 from image_digest import BatchResolutionError, DigestError, ResolvedImage, Resolver
-from image_digest.fields import find_images, replace_images
+from image_digest.fields import Location, locate_images
 from image_digest.selection import needs_resolution
 
 
@@ -40,12 +40,15 @@ class _ImplementsIAspect(type):
 
 @dataclass
 class _Target:
-    """One resource to rewrite: its attributes, image paths and the images found there."""
+    """One resource to rewrite: where its images to pin are, and which they are."""
 
     resource: Any
-    attributes: dict[str, Any]
-    paths: tuple[str, ...]
-    images: list[str]
+    found: list[tuple[Location, str]]
+
+    @property
+    def images(self) -> list[str]:
+        """Each image once, in document order."""
+        return list(dict.fromkeys(image for _, image in self.found))
 
 
 class PinImages(metaclass=_ImplementsIAspect):
@@ -94,25 +97,27 @@ class PinImages(metaclass=_ImplementsIAspect):
         paths = self.image_paths.get(construct.terraform_resource_type)  # type: ignore[attr-defined]
         if not paths:
             return None
-        attributes = synthesized_attributes(construct)
-        images = [
-            image
-            for image in find_images(attributes, paths)
+        found = [
+            (location, image)
+            for location, image in locate_images(synthesized_attributes(construct), paths)
             if not is_token(image, flavor) and needs_resolution(image, self.skip_prefixes)
         ]
-        return _Target(construct, attributes, paths, images) if images else None
+        return _Target(construct, found) if found else None
 
     def _pin(self, targets: list[_Target], flavor: Flavor) -> None:
         uses: dict[str, list[str]] = defaultdict(list)
         for target in targets:
-            for image in dict.fromkeys(target.images):
+            for image in target.images:
                 uses[image].append(target.resource.node.path)
         resolved = self._resolve(list(uses), uses)
-        pinned = {image: result.repo_digest for image, result in resolved.items()}
         for target in targets:
-            new = replace_images(target.attributes, target.paths, pinned)
-            apply_changes(target.resource, target.attributes, new)
-            for image in dict.fromkeys(target.images):
+            changes = {location: resolved[image].repo_digest for location, image in target.found}
+            try:
+                set_strings(target.resource, changes)
+            except UnsafeRewriteError as err:
+                image = err.reference or target.images[0]
+                raise PinError.at(target.resource.node.path, image, err) from err
+            for image in target.images:
                 if warning := resolved[image].warning:
                     flavor.lib.Annotations.of(target.resource).add_warning(warning)
 

@@ -46,3 +46,29 @@ class UnresolvedTokenError(DigestError, ValueError):
         place = f"{where}: " if where else ""
         super().__init__(f"{place}image {token!r} is an unresolved CDK token; {_TOKEN_ADVICE}")
         self.token = token
+
+
+class UnsafeRewriteError(DigestError):
+    """An image attribute cannot be changed alone: synth stops rather than write anything else.
+
+    `construct` is the resource's construct path, `attribute` the attribute path, with
+    `[index]` for list elements; `reference` the image there, when one place is to blame.
+    """
+
+    def __init__(
+        self,
+        construct: str,
+        resource_type: str,
+        attribute: str,
+        reason: str,
+        reference: str | None = None,
+    ):
+        super().__init__(
+            f"{construct} ({resource_type}): cannot change the image at {attribute} without "
+            f"changing other values: {reason}; declare that list in one place (the binding's "
+            "argument or one add_override), or set its image with cdktf_digest.pin(...)",
+            reference=reference,
+        )
+        self.construct = construct
+        self.resource_type = resource_type
+        self.attribute = attribute

@@ -5,12 +5,17 @@ a path such as `template.containers[].image` names dict keys separated by dots; 
 list, and any list met on the way is walked element by element (Terraform JSON often wraps
 nested blocks in one-element lists). Replacement copies only the containers on the way to a
 changed value, so unrelated values (Pulumi Outputs, resources) are never copied or touched.
+`locate_images` also says where each string sits (keys and list indexes), for hosts that can
+only change a value in place, one location at a time (CDKTF overrides).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+#: Where a value sits inside nested properties: dict keys and list indexes, outermost first.
+Location = tuple[str | int, ...]
 
 
 def split_path(path: str) -> tuple[str, ...]:
@@ -23,9 +28,18 @@ def split_path(path: str) -> tuple[str, ...]:
 
 def find_images(obj: Any, paths: Iterable[str]) -> list[str]:
     """Every string found at any of `paths`, in document order, duplicates kept."""
-    found: list[str] = []
+    return [image for _, image in locate_images(obj, paths)]
+
+
+def locate_images(obj: Any, paths: Iterable[str]) -> list[tuple[Location, str]]:
+    """`(location, string)` for every string at any of `paths`, in document order."""
+    found: list[tuple[Location, str]] = []
     for path in paths:
-        found += (v for v in _values(obj, split_path(path)) if isinstance(v, str))
+        found += (
+            (location, value)
+            for location, value in _located(obj, split_path(path), ())
+            if isinstance(value, str)
+        )
     return found
 
 
@@ -36,16 +50,16 @@ def replace_images(obj: Any, paths: Iterable[str], mapping: Mapping[str, str]) -
     return obj
 
 
-def _values(obj: Any, keys: Sequence[str]) -> Iterator[Any]:
+def _located(obj: Any, keys: Sequence[str], here: Location) -> Iterator[tuple[Location, Any]]:
     if isinstance(obj, list | tuple):
-        for item in obj:
-            yield from _values(item, keys)
+        for index, item in enumerate(obj):
+            yield from _located(item, keys, (*here, index))
         return
     if not keys:
-        yield obj
+        yield here, obj
         return
     if isinstance(obj, Mapping) and keys[0] in obj:
-        yield from _values(obj[keys[0]], keys[1:])
+        yield from _located(obj[keys[0]], keys[1:], (*here, keys[0]))
 
 
 def _replace(obj: Any, keys: Sequence[str], mapping: Mapping[str, str]) -> Any:
