@@ -36,22 +36,30 @@ def synth_example(name: str, stack: str, tmp_path: Path, **env: str) -> dict[str
     return dict(json.loads((tmp_path / "out" / "stacks" / stack / "cdk.tf.json").read_text()))
 
 
-def test_cloudrun_example_deploys_the_image_by_digest(
+def test_cloudrun_example_deploys_both_containers_by_digest(
     registry: RegistryServer, unique_repo: str, tmp_path: Path
 ) -> None:
     digest = registry.push(unique_repo, "latest", build_image("cloud run api"))
-    pinned = f"{registry.host}/{unique_repo}@{digest}"
+    proxy = registry.push(unique_repo, "proxy", build_image("cloud run proxy"))
+    name = f"{registry.host}/{unique_repo}"
 
     synthesized = synth_example(
-        "cdktf-cloudrun", "cloudrun", tmp_path, APP_IMAGE=registry.reference(unique_repo)
+        "cdktf-cloudrun",
+        "cloudrun",
+        tmp_path,
+        APP_IMAGE=registry.reference(unique_repo),
+        PROXY_IMAGE=registry.reference(unique_repo, "proxy"),
     )
 
     service = resource(synthesized, "google_cloud_run_v2_service", "api")
     assert service["template"]["containers"] == [
-        {"image": pinned, "ports": {"container_port": 8080}}
+        {"name": "api", "image": f"{name}@{digest}", "ports": {"container_port": 8080}},
+        {"name": "proxy", "image": f"{name}@{proxy}"},
     ]
     assert synthesized["output"]["digest"]["value"] == digest
-    assert synthesized["terraform"]["required_providers"]["google"]["source"] == "hashicorp/google"
+    assert (
+        synthesized["terraform"]["required_providers"]["google"]["source"] == "google"
+    )  # hashicorp/
 
 
 def test_docker_example_pins_at_synth_and_at_plan_time(
