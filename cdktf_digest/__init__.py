@@ -11,11 +11,12 @@ Thin by design: references are parsed and resolved by `image_digest`, never here
 from cdktf_digest.aspect import PinImages
 from cdktf_digest.digest_image import DigestImage
 from cdktf_digest.errors import PinError, UnresolvedTokenError, UnsafeRewriteError
-from cdktf_digest.image_paths import IMAGE_PATHS
+from cdktf_digest.image_paths import IMAGE_FIELDS, IMAGE_PATHS
 from cdktf_digest.pin import pin
 from cdktf_digest.registry_digest import RegistryDigest
 
 __all__ = [
+    "IMAGE_FIELDS",
     "IMAGE_PATHS",
     "DigestImage",
     "PinError",

@@ -2,9 +2,12 @@
 
 Aspects visit constructs top-down, one at a time; resolving per visit would make one request
 round per resource. So the visit of the construct the aspect was added to collects the images
-of every resource below it, resolves them in one `resolve_many` batch, then rewrites each
-resource; the inherited visits of the constructs below have nothing left to do. Values that
-already carry a digest, CDK tokens and skipped prefixes are left alone without a network call.
+of every resource below it, resolves them in one `resolve_many` batch (one per platform, when a
+resource type dictates its platform, as Lambda does), then rewrites each resource; the
+inherited visits of the constructs below have nothing left to do. Values that already carry a
+digest, CDK tokens, skipped prefixes and images the stack builds itself are left alone without
+a network call. Afterwards every resource is searched for tags left in fields no table covers:
+a warning annotation each, or one error in strict mode.
 
 cdktf and cdktn apply aspects per stack, never those added to the `App`: add this to a stack.
 """
@@ -12,6 +15,7 @@ cdktf and cdktn apply aspects per stack, never those added to the `App`: add thi
 from __future__ import annotations
 
 import os
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,11 +26,25 @@ from constructs import IConstruct
 from cdktf_digest.attributes import set_strings, synthesized_attributes
 from cdktf_digest.errors import PinError, UnsafeRewriteError
 from cdktf_digest.framework import Flavor, flavor_of, is_token, loaded_flavors
-from cdktf_digest.image_paths import merged_paths
+from cdktf_digest.image_paths import IMAGE_FIELDS
 from cdktf_digest.options import using_resolver
 from image_digest import BatchResolutionError, DigestError, ResolvedImage, Resolver
-from image_digest.fields import Location, locate_images
+from image_digest.catalog import merged_fields, platform_rules
+from image_digest.fields import find_images, replace_images, string_changes
+from image_digest.local_builds import LocalBuilds, left_alone_message
 from image_digest.selection import needs_resolution
+from image_digest.unpinned import (
+    UnpinnedImagesError,
+    strict_mode,
+    unpinned_images,
+    unpinned_message,
+)
+
+_PLATFORM_RULES = platform_rules("terraform")
+
+
+def _type_of(resource: Any) -> str:
+    return str(resource.terraform_resource_type)
 
 
 class _ImplementsIAspect(type):
@@ -39,24 +57,39 @@ class _ImplementsIAspect(type):
 
 
 @dataclass
-class _Target:
-    """One resource to rewrite: where its images to pin are, and which they are."""
+class _Resource:
+    """One resource of the stack: its attributes as synth writes them, and its image paths."""
 
-    resource: Any
-    found: list[tuple[Location, str]]
+    construct: Any
+    attributes: dict[str, Any]
+    paths: tuple[str, ...]
 
     @property
-    def images(self) -> list[str]:
-        """Each image once, in document order."""
-        return list(dict.fromkeys(image for _, image in self.found))
+    def type(self) -> str:
+        return _type_of(self.construct)
+
+    @property
+    def path(self) -> str:
+        return str(self.construct.node.path)
+
+
+@dataclass
+class _Target:
+    """One resource to rewrite: the images to pin there, and the platform to pin them for."""
+
+    resource: _Resource
+    images: list[str]
+    platform: str | None
 
 
 class PinImages(metaclass=_ImplementsIAspect):
     """Add with `Aspects.of(stack).add(PinImages())` to pin every known image attribute.
 
-    `image_paths` adds resource types (or more paths for known ones) to `IMAGE_PATHS`;
-    `skip_prefixes` leaves matching references as written; `lock` and `mode` configure the
-    resolver created for each batch (or pass your own `resolver`).
+    `fields` adds resource types (or more paths for known ones) to `IMAGE_FIELDS`
+    (`{"acme_worker": ["spec.image"]}`; `image_paths` is its former name); `skip_prefixes`
+    leaves matching references as written; `strict` (or `IMAGE_DIGEST_STRICT=1`) fails synth
+    on any image left as a tag; `lock` and `mode` configure the resolver created for each batch
+    (or pass your own `resolver`).
     """
 
     __jsii_type__ = None  # what jsii.implements sets: a native object, not a jsii class
@@ -66,14 +99,23 @@ class PinImages(metaclass=_ImplementsIAspect):
         *,
         platform: str | None = None,
         skip_prefixes: Iterable[str] = (),
-        image_paths: Mapping[str, str | tuple[str, ...] | list[str]] | None = None,
+        fields: Mapping[str, str | Iterable[str]] | None = None,
         resolver: Resolver | None = None,
         lock: str | os.PathLike[str] | None = None,
         mode: str | None = None,
+        strict: bool | None = None,
+        image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
+        if image_paths is not None:
+            warnings.warn(
+                "PinImages(image_paths=...) is now PinImages(fields=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self.platform = platform
         self.skip_prefixes = tuple(skip_prefixes)
-        self.image_paths = merged_paths(image_paths)
+        self.fields = merged_fields(merged_fields(IMAGE_FIELDS, image_paths), fields)
+        self.strict = strict_mode(strict)
         self._resolver = resolver
         self._lock = lock
         self._mode = mode
@@ -87,47 +129,89 @@ class PinImages(metaclass=_ImplementsIAspect):
         flavor = flavor_of(node)
         if not any(aspect is self for aspect in flavor.lib.Aspects.of(node).all):
             return
-        targets = [t for c in node.node.find_all() if (t := self._target(c, flavor)) is not None]
+        resources = [
+            _Resource(c, synthesized_attributes(c), self.fields.get(_type_of(c), ()))
+            for c in node.node.find_all()
+            if flavor.lib.TerraformResource.is_terraform_resource(c)
+        ]
+        builds = LocalBuilds("terraform")
+        for resource in resources:
+            builds.record(resource.type, resource.path, resource.attributes)
+        targets = [t for r in resources if (t := self._target(r, flavor, builds)) is not None]
         if targets:
             self._pin(targets, flavor)
+        self._report_unpinned(resources, flavor, builds)
 
-    def _target(self, construct: IConstruct, flavor: Flavor) -> _Target | None:
-        if not flavor.lib.TerraformResource.is_terraform_resource(construct):
+    def _target(self, resource: _Resource, flavor: Flavor, builds: LocalBuilds) -> _Target | None:
+        images = []
+        for image in dict.fromkeys(find_images(resource.attributes, resource.paths)):
+            if is_token(image, flavor) or not needs_resolution(image, self.skip_prefixes):
+                continue
+            if (built := builds.find(image)) is not None:
+                annotations = flavor.lib.Annotations.of(resource.construct)
+                note = annotations.add_warning if built.pushed else annotations.add_info
+                note(left_alone_message(image, built))
+                continue
+            images.append(image)
+        if not images:
             return None
-        paths = self.image_paths.get(construct.terraform_resource_type)  # type: ignore[attr-defined]
-        if not paths:
-            return None
-        found = [
-            (location, image)
-            for location, image in locate_images(synthesized_attributes(construct), paths)
-            if not is_token(image, flavor) and needs_resolution(image, self.skip_prefixes)
-        ]
-        return _Target(construct, found) if found else None
+        rule = _PLATFORM_RULES.get(resource.type)
+        platform = rule.platform_for(resource.attributes) if rule else self.platform
+        return _Target(resource, images, platform)
 
     def _pin(self, targets: list[_Target], flavor: Flavor) -> None:
         uses: dict[str, list[str]] = defaultdict(list)
+        batches: dict[str | None, list[str]] = defaultdict(list)
         for target in targets:
             for image in target.images:
-                uses[image].append(target.resource.node.path)
-        resolved = self._resolve(list(uses), uses)
+                uses[image].append(target.resource.path)
+                if image not in batches[target.platform]:
+                    batches[target.platform].append(image)
+        resolved = self._resolve(batches, uses)
         for target in targets:
-            changes = {location: resolved[image].repo_digest for location, image in target.found}
+            resource = target.resource
+            pins = {image: resolved[image, target.platform] for image in target.images}
+            mapping = {image: pin.repo_digest for image, pin in pins.items()}
+            rewritten = replace_images(resource.attributes, resource.paths, mapping)
             try:
-                set_strings(target.resource, changes)
+                set_strings(resource.construct, string_changes(resource.attributes, rewritten))
             except UnsafeRewriteError as err:
-                image = err.reference or target.images[0]
-                raise PinError.at(target.resource.node.path, image, err) from err
-            for image in target.images:
-                if warning := resolved[image].warning:
-                    flavor.lib.Annotations.of(target.resource).add_warning(warning)
+                raise PinError.at(resource.path, err.reference or target.images[0], err) from err
+            resource.attributes = rewritten
+            for pin in pins.values():
+                if pin.warning:
+                    flavor.lib.Annotations.of(resource.construct).add_warning(pin.warning)
+
+    def _report_unpinned(
+        self, resources: list[_Resource], flavor: Flavor, builds: LocalBuilds
+    ) -> None:
+        """A warning annotation for every tag in a field no table covers (an error if strict)."""
+        messages = []
+        for resource in resources:
+            for found in unpinned_images(
+                resource.attributes, covered=resource.paths, skip_prefixes=self.skip_prefixes
+            ):
+                if builds.find(found.reference) is not None:
+                    continue
+                message = unpinned_message(resource.path, resource.type, found, "PinImages")
+                messages.append(message)
+                if not self.strict:
+                    flavor.lib.Annotations.of(resource.construct).add_warning(message)
+        if messages and self.strict:
+            raise UnpinnedImagesError(messages)
 
     def _resolve(
-        self, images: list[str], uses: Mapping[str, list[str]]
-    ) -> dict[str, ResolvedImage]:
+        self, batches: Mapping[str | None, list[str]], uses: Mapping[str, list[str]]
+    ) -> dict[tuple[str, str | None], ResolvedImage]:
+        """Every image of every platform batch: (image, platform) -> its resolution."""
+        resolved: dict[tuple[str, str | None], ResolvedImage] = {}
         try:
             with using_resolver(self._resolver, lock=self._lock, mode=self._mode) as resolver:
-                return resolver.resolve_many(images, platform=self.platform)
+                for platform, images in batches.items():
+                    for image, pin in resolver.resolve_many(images, platform=platform).items():
+                        resolved[image, platform] = pin
         except BatchResolutionError as err:
             raise PinError(err.errors, uses) from err
         except DigestError as err:  # the resolver itself could not be set up (e.g. lock file)
-            raise PinError(dict.fromkeys(images, err), uses) from err
+            raise PinError(dict.fromkeys(uses, err), uses) from err
+        return resolved

@@ -1,45 +1,68 @@
 """Find and replace image strings at known paths inside nested resource properties.
 
-Both IaC adapters need "every image field of this resource type", so the walking lives here:
-a path such as `template.containers[].image` names dict keys separated by dots; `[]` marks a
-list, and any list met on the way is walked element by element (Terraform JSON often wraps
-nested blocks in one-element lists). Replacement copies only the containers on the way to a
-changed value, so unrelated values (Pulumi Outputs, resources) are never copied or touched.
-`locate_images` also says where each string sits (keys and list indexes), for hosts that can
-only change a value in place, one location at a time (CDKTF overrides).
+Both IaC adapters (and the checks that report tags left behind) need "every image field of
+this resource type", so the walking lives here. A path such as `template.containers[].image`
+names dict keys separated by dots; `[]` marks a list, and any list met on the way is walked
+element by element (Terraform JSON often wraps nested blocks in one-element lists); `*` is
+every value of a map (awsx's named `containers`); `key|codec` says the string at `key` holds
+the rest of the path in an encoding (`containerDefinitions|json[].image`,
+`siteConfig.linuxFxVersion|docker`; see `codecs`). Replacement copies only the containers on
+the way to a changed value, so unrelated values (Pulumi Outputs, resources) are never copied
+or touched. `string_changes` says where the strings changed, for hosts that can only change a
+value in place, one location at a time (CDKTF overrides).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from image_digest.codecs import CODECS, ValueCodec
 
 #: Where a value sits inside nested properties: dict keys and list indexes, outermost first.
 Location = tuple[str | int, ...]
 
+#: The segment that stands for every value of a map.
+EVERY_VALUE = "*"
 
-def split_path(path: str) -> tuple[str, ...]:
-    """`a.b[].c` -> ("a", "b", "c"); rejects empty segments."""
-    keys = tuple(part.removesuffix("[]") for part in path.split("."))
-    if not path or any(not key for key in keys):
-        raise ValueError(f"invalid image field path {path!r}: expected keys joined by '.'")
-    return keys
+
+@dataclass(frozen=True)
+class Segment:
+    """One step of a path: a key (or `*`), and the codec of the string found there, if any."""
+
+    key: str
+    codec: ValueCodec | None = None
+
+
+@lru_cache(maxsize=1024)
+def split_path(path: str) -> tuple[Segment, ...]:
+    """`a.b[].c|json[].image` -> its segments; a malformed path is a ValueError naming it."""
+    segments: list[Segment] = []
+    for part in path.split(".") if path else [""]:
+        name, bar, codec_name = part.partition("|")
+        key = name.removesuffix("[]")
+        codec_name = codec_name.removesuffix("[]")
+        if not key or "[" in key or "]" in key:
+            raise ValueError(
+                f"invalid image field path {path!r}: expected keys joined by '.', "
+                "each optionally followed by '[]' or '|codec'"
+            )
+        if bar and codec_name not in CODECS:
+            raise ValueError(
+                f"invalid image field path {path!r}: unknown codec {codec_name!r} "
+                f"(known: {', '.join(sorted(CODECS))})"
+            )
+        segments.append(Segment(key, CODECS[codec_name] if bar else None))
+    return tuple(segments)
 
 
 def find_images(obj: Any, paths: Iterable[str]) -> list[str]:
     """Every string found at any of `paths`, in document order, duplicates kept."""
-    return [image for _, image in locate_images(obj, paths)]
-
-
-def locate_images(obj: Any, paths: Iterable[str]) -> list[tuple[Location, str]]:
-    """`(location, string)` for every string at any of `paths`, in document order."""
-    found: list[tuple[Location, str]] = []
+    found: list[str] = []
     for path in paths:
-        found += (
-            (location, value)
-            for location, value in _located(obj, split_path(path), ())
-            if isinstance(value, str)
-        )
+        found += (v for v in _values(obj, split_path(path)) if isinstance(v, str))
     return found
 
 
@@ -50,32 +73,72 @@ def replace_images(obj: Any, paths: Iterable[str], mapping: Mapping[str, str]) -
     return obj
 
 
-def _located(obj: Any, keys: Sequence[str], here: Location) -> Iterator[tuple[Location, Any]]:
-    if isinstance(obj, list | tuple):
-        for index, item in enumerate(obj):
-            yield from _located(item, keys, (*here, index))
-        return
-    if not keys:
-        yield here, obj
-        return
-    if isinstance(obj, Mapping) and keys[0] in obj:
-        yield from _located(obj[keys[0]], keys[1:], (*here, keys[0]))
+def string_changes(old: Any, new: Any, here: Location = ()) -> dict[Location, str]:
+    """Location -> new string, for every string that differs between `old` and `new`, which
+    `replace_images` made from it (same shape; an encoded value changes as one string)."""
+    if isinstance(old, str) and isinstance(new, str):
+        return {here: new} if old != new else {}
+    changes: dict[Location, str] = {}
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        for key in old:
+            if new.get(key) is not old[key]:
+                changes |= string_changes(old[key], new.get(key), (*here, key))
+    elif isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
+            if after is not before:
+                changes |= string_changes(before, after, (*here, index))
+    return changes
 
 
-def _replace(obj: Any, keys: Sequence[str], mapping: Mapping[str, str]) -> Any:
+def _children(obj: Any, key: str) -> Iterator[tuple[str, Any]]:
+    if not isinstance(obj, Mapping):
+        return
+    if key == EVERY_VALUE:
+        yield from obj.items()
+    elif key in obj:
+        yield key, obj[key]
+
+
+def _values(obj: Any, segments: Sequence[Segment]) -> Iterator[Any]:
     if isinstance(obj, list | tuple):
-        items = [_replace(item, keys, mapping) for item in obj]
+        for item in obj:
+            yield from _values(item, segments)
+        return
+    if not segments:
+        yield obj
+        return
+    first, rest = segments[0], segments[1:]
+    for _, value in _children(obj, first.key):
+        if first.codec is None:
+            yield from _values(value, rest)
+        elif isinstance(value, str) and (decoded := first.codec.decode(value)) is not None:
+            yield from _values(decoded, rest)
+
+
+def _replace(obj: Any, segments: Sequence[Segment], mapping: Mapping[str, str]) -> Any:
+    if isinstance(obj, list | tuple):
+        items = [_replace(item, segments, mapping) for item in obj]
         if all(new is old for new, old in zip(items, obj, strict=True)):
             return obj
         return type(obj)(items)
-    if not keys:
+    if not segments:
         return mapping.get(obj, obj) if isinstance(obj, str) else obj
-    if not isinstance(obj, Mapping) or keys[0] not in obj:
-        return obj
-    old = obj[keys[0]]
-    new = _replace(old, keys[1:], mapping)
-    if new is old:
-        return obj
-    copy = dict(obj)
-    copy[keys[0]] = new
-    return copy
+    first, rest = segments[0], segments[1:]
+    copy: dict[str, Any] | None = None
+    for key, old in _children(obj, first.key):
+        new = _replace_value(old, first.codec, rest, mapping)
+        if new is not old:
+            copy = dict(obj) if copy is None else copy
+            copy[key] = new
+    return obj if copy is None else copy
+
+
+def _replace_value(
+    value: Any, codec: ValueCodec | None, rest: Sequence[Segment], mapping: Mapping[str, str]
+) -> Any:
+    if codec is None:
+        return _replace(value, rest, mapping)
+    if not isinstance(value, str) or (decoded := codec.decode(value)) is None:
+        return value
+    new = _replace(decoded, rest, mapping)
+    return value if new is decoded else codec.encode(value, decoded, new)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from constructs import Construct
 
-from cdktf_digest import IMAGE_PATHS, PinImages
+from cdktf_digest import IMAGE_FIELDS, IMAGE_PATHS, PinImages
 from image_digest import ResolvedImage, Resolver
 from tests.cdktf.harness import Cdk, resource
 from tests.support.images import build_image
@@ -130,8 +130,21 @@ def two_images(registry: RegistryServer, unique_repo: str) -> tuple[str, str, st
     return f"{name}:app", f"{name}@{app}", f"{name}:side", f"{name}@{side}"
 
 
-def test_the_tests_cover_every_listed_type() -> None:
-    assert set(SAMPLES) | DOCKER_TYPES == set(IMAGE_PATHS)
+def test_the_samples_are_listed_types() -> None:
+    """Escape-hatch samples of listed types (test_cdktf_bindings declares every one)."""
+    assert set(SAMPLES) | DOCKER_TYPES <= set(IMAGE_FIELDS)
+
+
+def test_image_paths_is_the_former_name_of_fields(cdk: Cdk, two_images: tuple[str, ...]) -> None:
+    app, app_pinned, _, _ = two_images
+    stack = cdk.stack()
+    cdk.escape_hatch(stack, "thing", "acme_thing", spec={"image": app})
+    with pytest.deprecated_call(match=r"PinImages\(fields=...\)"):
+        aspect = PinImages(image_paths={"acme_thing": "spec.image"})
+    cdk.lib.Aspects.of(stack).add(aspect)
+
+    assert resource(cdk.synth(stack), "acme_thing", "thing") == {"spec": {"image": app_pinned}}
+    assert IMAGE_PATHS is IMAGE_FIELDS
 
 
 def test_every_listed_resource_type_is_pinned_in_one_batch(
@@ -220,7 +233,7 @@ def test_users_extend_the_table_and_nested_blocks_may_be_lists(
         stack, "svc", "google_cloud_run_v2_service", template=[{"containers": [{"image": app}]}]
     )
     extra = {"acme_thing": ("spec.image", "spec.sidecars[].image")}
-    cdk.lib.Aspects.of(stack).add(PinImages(image_paths=extra))
+    cdk.lib.Aspects.of(stack).add(PinImages(fields=extra))
 
     synthesized = cdk.synth(stack)
 

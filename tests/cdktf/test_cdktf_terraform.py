@@ -27,7 +27,7 @@ def test_plan_shows_no_changes_after_identical_push_and_an_update_after_new_cont
         lib.DataResource(stack, "app", input={"image": app_ref})
         sidecar = DigestImage(stack, "sidecar-image", image=side_ref)
         lib.DataResource(stack, "sidecar", input={"image": sidecar.repo_digest})
-        lib.Aspects.of(stack).add(PinImages(image_paths={"terraform_data": "input.image"}))
+        lib.Aspects.of(stack).add(PinImages(fields={"terraform_data": "input.image"}))
 
     def pinned(digest: str) -> str:
         return f"{registry.host}/{unique_repo}@{digest}"

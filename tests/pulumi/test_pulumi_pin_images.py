@@ -90,8 +90,8 @@ def test_digests_skipped_prefixes_and_unknowns_are_left_alone() -> None:
 
     def program() -> None:
         pin_images(resolver=resolver, skip_prefixes=[f"{UNREACHABLE}/mirror/"])
-        # A provider-computed output: unknown during a preview.
-        unknown = docker.RemoteImage("base", name=f"{UNREACHABLE}/base:v1").repo_digest
+        # A provider-computed output: unknown during a preview (the pull itself is skipped).
+        unknown = docker.RemoteImage("base", name=skipped).repo_digest
         k8s.core.v1.Pod(
             NAME,
             spec={

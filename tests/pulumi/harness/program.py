@@ -54,6 +54,7 @@ class Deployment:
 
     resources: dict[str, Registration]
     warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
     max_transforms_in_flight: int = 0
 
     def __getitem__(self, name: str) -> Registration:
@@ -84,6 +85,7 @@ def run_program(
     handler = RecordingHandler()
     logger = logging.getLogger(f"pulumi-test-{id(handler)}")
     logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     logger.propagate = False
     monitor = EngineMonitor(mocks or EchoMocks(), preview=preview, provider=provider, state=state)
     try:
@@ -120,5 +122,6 @@ def run_program(
     return Deployment(
         resources=dict(monitor.registrations),
         warnings=warnings,
+        infos=[r.getMessage() for r in handler.records if r.levelno == logging.INFO],
         max_transforms_in_flight=monitor.max_transforms_in_flight,
     )

@@ -1,0 +1,145 @@
+"""Image references left as tags where no table looks: so that no miss is silent.
+
+A pinner pins the fields its catalog knows. Anything else that deploys an image by tag would
+go out unnoticed, and one line at the top of a program must not promise more than it does. So
+after pinning, every resource's properties are searched for fields named like an image
+(`image`, `imageUri`, `imageIdentifier`, ..., a `DOCKER|` string in `linuxFxVersion`, JSON
+container definitions) whose value is a reference with a tag, and each one no table covers is
+reported with the field path that would cover it.
+
+To keep false alarms out (a VM's `image = "debian-cloud/debian-12"` is not a container), a
+value counts only when it names a registry host or a tag explicitly: `nginx:1.27`,
+`gcr.io/p/app`; a bare `nginx` in an unknown field is not reported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from image_digest.codecs import CODECS
+from image_digest.errors import DigestError, InvalidReferenceError
+from image_digest.fields import EVERY_VALUE, split_path
+from image_digest.reference import parse
+from image_digest.selection import needs_resolution
+
+#: Set to 1 to fail, instead of warn, on every image left as a tag.
+STRICT_VARIABLE = "IMAGE_DIGEST_STRICT"
+
+#: Keys whose string value is an image reference, in Pulumi's and Terraform's spellings.
+IMAGE_KEYS = frozenset(
+    {"image", "imageUri", "image_uri", "imageIdentifier", "image_identifier", "imageName"}
+)
+#: Keys whose string value holds images inside an encoding -> the codec (see `codecs`).
+ENCODED_KEYS: Mapping[str, str] = {
+    **dict.fromkeys(["containerDefinitions", "container_definitions"], "json"),
+    **dict.fromkeys(["containerProperties", "container_properties"], "json"),
+    **dict.fromkeys(["nodeProperties", "node_properties", "ecsProperties"], "json"),
+    **dict.fromkeys(["ecs_properties"], "json"),
+    **dict.fromkeys(["linuxFxVersion", "linux_fx_version", "windowsFxVersion"], "docker"),
+    **dict.fromkeys(["windows_fx_version"], "docker"),
+}
+
+
+@dataclass(frozen=True)
+class Unpinned:
+    """A tag in a field no table covers: `path` in field syntax, the field that would pin it."""
+
+    path: str
+    reference: str
+
+
+def unpinned_images(
+    props: Any, *, covered: Iterable[str] = (), skip_prefixes: Iterable[str] = ()
+) -> list[Unpinned]:
+    """Every image-like field of `props` that holds a tag and is not under `covered` paths."""
+    known = [_shape(path) for path in covered]
+    prefixes = tuple(skip_prefixes)
+    return [
+        found
+        for found in _candidates(props, "")
+        if _looks_like_an_image(found.reference, prefixes)
+        and not any(_matches(_shape(found.path), pattern) for pattern in known)
+    ]
+
+
+def _candidates(obj: Any, path: str) -> Iterator[Unpinned]:
+    if isinstance(obj, list | tuple):
+        for item in obj:
+            yield from _candidates(item, f"{path}[]")
+        return
+    if not isinstance(obj, Mapping):
+        return
+    for key, value in obj.items():
+        if not isinstance(key, str) or not key or any(c in key for c in ".|[]"):
+            continue  # a label or annotation key, never an image field
+        here = f"{path}.{key}" if path else key
+        codec = CODECS.get(ENCODED_KEYS.get(key, ""))
+        if codec is not None and isinstance(value, str):
+            decoded = codec.decode(value)
+            encoded_path = f"{here}|{ENCODED_KEYS[key]}"
+            if isinstance(decoded, str):
+                yield Unpinned(encoded_path, decoded)
+            elif decoded is not None:  # paths go on right after the codec: `x|json[].image`
+                yield from _candidates(decoded, encoded_path)
+        elif key in IMAGE_KEYS and isinstance(value, str):
+            yield Unpinned(here, value)
+        else:
+            yield from _candidates(value, here)
+
+
+def _looks_like_an_image(value: str, skip_prefixes: tuple[str, ...]) -> bool:
+    if not needs_resolution(value, skip_prefixes):
+        return False
+    try:
+        reference = parse(value)
+    except InvalidReferenceError:
+        return False
+    first = reference.written_name.partition("/")[0] if "/" in reference.written_name else ""
+    names_a_host = "." in first or ":" in first or first == "localhost"
+    return names_a_host or reference.tag is not None
+
+
+def _shape(path: str) -> tuple[tuple[str, str | None], ...]:
+    """A path's keys and codecs, without the list marks (lists are walked anywhere)."""
+    return tuple((s.key, _codec_name(s.codec)) for s in split_path(path))
+
+
+def _codec_name(codec: object) -> str | None:
+    return next((name for name, known in CODECS.items() if known is codec), None)
+
+
+def _matches(found: tuple[tuple[str, str | None], ...], pattern: tuple[Any, ...]) -> bool:
+    return len(found) == len(pattern) and all(
+        (key == expected or expected == EVERY_VALUE) and codec == expected_codec
+        for (key, codec), (expected, expected_codec) in zip(found, pattern, strict=True)
+    )
+
+
+def strict_mode(strict: bool | None) -> bool:
+    """`strict` as given, else the `IMAGE_DIGEST_STRICT` variable (1/true/yes turn it on)."""
+    if strict is not None:
+        return strict
+    return os.environ.get(STRICT_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def unpinned_message(where: str, resource_type: str, found: Unpinned, entry_point: str) -> str:
+    """One line a user can act on: which resource, which field, and the entry that pins it."""
+    return (
+        f"{where}: image {found.reference!r} at {found.path} is deployed by tag: "
+        f"no table covers this field of {resource_type}; pin it with "
+        f'{entry_point}(fields={{"{resource_type}": ["{found.path}"]}})'
+    )
+
+
+class UnpinnedImagesError(DigestError):
+    """Strict mode: images are left as tags; `found` lists each message."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(
+            f"strict mode ({STRICT_VARIABLE}): {len(messages)} image(s) would be deployed by "
+            "tag:\n" + "\n".join(f"  {message}" for message in messages)
+        )
+        self.messages = messages
