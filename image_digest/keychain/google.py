@@ -32,6 +32,11 @@ class GoogleKeychain:
         self._unavailable = False
         self._lock = threading.Lock()
 
+    label = "Google ADC (for gcr.io, *.gcr.io, *-docker.pkg.dev)"
+
+    def source_for(self, registry: str) -> str | None:
+        return "Google Application Default Credentials" if is_google_registry(registry) else None
+
     def credentials_for(self, registry: str) -> Credential | None:
         if not is_google_registry(registry):
             return None
