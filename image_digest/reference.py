@@ -118,34 +118,33 @@ def parse(ref: str) -> Reference:
         )
     if not name:
         raise InvalidReferenceError(ref, "the repository name is empty")
-    # Normalizing never shortens a name by more than "index." (index.docker.io -> docker.io),
-    # so this early check is exact, and keeps the regexes below away from huge inputs.
-    if len(name) > NAME_TOTAL_LENGTH_MAX + len("index."):
-        raise InvalidReferenceError(ref, _too_long(len(name)))
-
-    registry, path = _split_domain(name)
-    if registry is not None and not _DOMAIN_RE.fullmatch(registry):
+    # Like ParseNormalizedNamed: only the whole input can be mistaken for an image ID;
+    # "docker.io/<64 hex>" or "<64 hex>:tag" name a repository.
+    if _IDENTIFIER_RE.fullmatch(ref):
         raise InvalidReferenceError(
             ref,
-            f"registry {_quoted(registry)} is not a valid host[:port] (letters, digits, '-' "
-            "and '.', or an IPv6 address in brackets)",
+            "a bare 64-character hexadecimal name is ambiguous with an image ID; write the "
+            "registry explicitly (docker.io/...) or add a tag",
         )
+
+    written_registry, path = _split_domain(name)
+    if written_registry is not None and not _DOMAIN_RE.fullmatch(written_registry):
+        raise InvalidReferenceError(
+            ref,
+            f"registry {_quoted(written_registry)} is not a valid host[:port] (letters, digits, "
+            "'-' and '.', or an IPv6 address in brackets)",
+        )
+    registry = _normalize_registry(written_registry)
+    official = registry == DOCKER_HUB and "/" not in path
+    if official:
+        path = f"library/{path}"
+    # distribution/reference v0.6 bounds the path, not the domain; on Docker Hub the normalized
+    # path (with "library/"). Checked before the path regex sees a huge input.
+    if len(path) > NAME_TOTAL_LENGTH_MAX:
+        raise InvalidReferenceError(ref, _too_long(len(path), official=official))
     for component in path.split("/"):
         if not _PATH_COMPONENT_RE.fullmatch(component):
             raise InvalidReferenceError(ref, _path_rule(component))
-
-    registry = _normalize_registry(registry)
-    if registry == DOCKER_HUB and "/" not in path:
-        path = f"library/{path}"
-    # Like distribution, the limit applies to the normalized name (docker.io/library/...), so
-    # every reference we accept can be written back in canonical form and parsed again.
-    canonical_length = len(registry) + 1 + len(path)
-    if canonical_length > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReferenceError(ref, _too_long(canonical_length, normalized=name))
-    if registry == DOCKER_HUB and _IDENTIFIER_RE.fullmatch(path.removeprefix("library/")):
-        raise InvalidReferenceError(
-            ref, "a 64-character hexadecimal repository name is ambiguous with an image ID"
-        )
     return Reference(registry, path, tag, digest or None, written_name=name)
 
 
@@ -206,9 +205,12 @@ def _quoted(part: str) -> str:
     return quoted(part, 80)
 
 
-def _too_long(length: int, normalized: str | None = None) -> str:
-    how = " once normalized (with its registry, e.g. docker.io/library/)" if normalized else ""
-    return f"the repository name is {length} characters long{how}; at most 255 are allowed"
+def _too_long(length: int, *, official: bool) -> str:
+    how = " including the 'library/' Docker Hub adds to official images" if official else ""
+    return (
+        f"the repository path (the name without its registry) is {length} characters long"
+        f"{how}; at most {NAME_TOTAL_LENGTH_MAX} are allowed"
+    )
 
 
 def _path_rule(component: str) -> str:

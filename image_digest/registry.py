@@ -17,7 +17,6 @@ import requests
 from urllib3.exceptions import HTTPError
 
 from image_digest.errors import (
-    AuthenticationError,
     DigestError,
     DigestMismatchError,
     InvalidReferenceError,
@@ -31,10 +30,11 @@ from image_digest.mediatypes import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
 from image_digest.reference import validate_digest
 from image_digest.transport import Deadline, RegistryTransport
 from image_digest.transport.body import BodyTooLargeError, read_capped
+from image_digest.transport.errorbody import error_body
 
 _HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
-_FALLBACK_TO_GET = frozenset({400, 404, 405, 406, 415, 501})
-_MAX_ERROR_BODY = 65_536
+# 403 too: a HEAD has no body, and the GET's error body says why (or the GET is allowed).
+_FALLBACK_TO_GET = frozenset({400, 403, 404, 405, 406, 415, 501})
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ class RegistryClient:
             with response:
                 if response.status_code != 404:
                     return True
-                code, _ = _error_body(response)
+                code, _ = error_body(response)
                 return code != "NAME_UNKNOWN"
 
     def _too_slow(self, reference: str, what: str, deadline: Deadline) -> RegistryError:
@@ -290,7 +290,9 @@ class RegistryClient:
         self, response: requests.Response, reference: str, repository: str, identifier: str
     ) -> DigestError:
         status = response.status_code
-        code, message = _error_body(response)
+        code, message = error_body(response)
+        if status == 403:
+            return self.transport.denied(403, repository, reference, code, message)
         if code is not None:
             code, message = self._plain(code, 64), self._plain(message, 200)
         detail = f" ({code}: {message})" if code else ""
@@ -309,13 +311,6 @@ class RegistryClient:
                 reference=reference,
                 registry=self.registry,
             )
-        if status == 403:
-            return AuthenticationError(
-                f"{where} denied access to {repository} while resolving {reference} "
-                f"(HTTP 403){detail}; check that your credentials may pull it",
-                reference=reference,
-                registry=self.registry,
-            )
         return RegistryError(
             f"{where} answered HTTP {status} for {reference}{detail}",
             reference=reference,
@@ -323,29 +318,6 @@ class RegistryClient:
             status=status,
             code=code,
         )
-
-
-def _error_body(response: requests.Response) -> tuple[str | None, str]:
-    """The first (code, message) of a distribution error body, if there is one (untrimmed:
-    the caller redacts credentials before it shortens)."""
-    try:
-        raw = response.raw.read(_MAX_ERROR_BODY, decode_content=True) if response.raw else b""
-        errors = json.loads(raw).get("errors") if raw else None
-        first = errors[0] if isinstance(errors, list) and errors else {}
-        code, message = first.get("code"), first.get("message", "")
-    except (
-        ValueError,
-        RecursionError,
-        AttributeError,
-        TypeError,
-        requests.RequestException,
-        OSError,
-        HTTPError,
-    ):
-        return None, ""
-    if not isinstance(code, str):
-        return None, ""
-    return code, str(message)
 
 
 def _content_length(response: requests.Response) -> int | None:

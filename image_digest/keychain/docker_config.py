@@ -34,12 +34,29 @@ class DockerConfigKeychain:
         self._path = Path(path) if path is not None else None
         self._config: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        self._sources: dict[str, str] = {}
 
     @property
     def path(self) -> Path:
         return self._path if self._path is not None else default_config_path()
 
+    @property
+    def label(self) -> str:
+        return f"docker config {self.path}"
+
+    def source_for(self, registry: str) -> str | None:
+        """Which entry of the config gave the credential last returned for `registry`."""
+        return self._sources.get(registry)
+
     def credentials_for(self, registry: str) -> Credential | None:
+        credential, source = self._lookup(registry)
+        if credential is None:
+            self._sources.pop(registry, None)
+        else:
+            self._sources[registry] = f"{self.label}, {source}"
+        return credential
+
+    def _lookup(self, registry: str) -> tuple[Credential | None, str]:
         config = self._load()
         keys = _candidate_keys(registry)
         helpers = config.get("credHelpers")
@@ -47,19 +64,23 @@ class DockerConfigKeychain:
             for key in keys:
                 helper = helpers.get(key)
                 if isinstance(helper, str) and helper:
-                    return helper_credentials(helper, _server_url(registry), registry=registry)
+                    credential = helper_credentials(
+                        helper, _server_url(registry), registry=registry
+                    )
+                    return credential, f"credHelpers {key!r} (docker-credential-{helper})"
         auths = config.get("auths")
         if isinstance(auths, dict):
-            entries = {_strip_key(k): v for k, v in auths.items() if isinstance(v, dict)}
+            entries = {_strip_key(k): (k, v) for k, v in auths.items() if isinstance(v, dict)}
             for key in keys:
-                entry = entries.get(key)
+                written, entry = entries.get(key, ("", None))
                 credential = _entry_credentials(entry, registry, self.path) if entry else None
                 if credential is not None:
-                    return credential
+                    return credential, f"auths {written!r} ({_entry_kind(credential)})"
         store = config.get("credsStore")
         if isinstance(store, str) and store:
-            return helper_credentials(store, _server_url(registry), registry=registry)
-        return None
+            credential = helper_credentials(store, _server_url(registry), registry=registry)
+            return credential, f"credsStore (docker-credential-{store})"
+        return None, ""
 
     def _load(self) -> dict[str, Any]:
         with self._lock:
@@ -123,6 +144,10 @@ def _entry_credentials(entry: dict[str, Any], registry: str, path: Path) -> Cred
     if isinstance(plain_user, str) and isinstance(plain_password, str) and plain_user:
         return Basic(plain_user, plain_password)
     return None
+
+
+def _entry_kind(credential: Credential) -> str:
+    return "identitytoken" if isinstance(credential, IdentityToken) else "username and password"
 
 
 def _candidate_keys(registry: str) -> list[str]:

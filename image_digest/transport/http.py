@@ -21,12 +21,15 @@ from typing import Any
 import requests
 from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, ProtocolError
 
-from image_digest.errors import AuthenticationError, DigestError, RegistryError
+from image_digest.denied import access_denied, registry_said
+from image_digest.errors import AuthenticationError, DigestError, RegistryError, printable
 from image_digest.keychain.chain import Keychain
 from image_digest.keychain.credentials import Basic, Credential, IdentityToken
+from image_digest.keychain.source import describe_source
 from image_digest.transport.challenge import Challenge, parse_challenge
 from image_digest.transport.connection import enforcing
 from image_digest.transport.deadline import Deadline
+from image_digest.transport.errorbody import error_body
 from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
 from image_digest.transport.secrets import Secrets
@@ -66,6 +69,7 @@ class RegistryTransport:
         self._challenge: Challenge | None = _UNSET
         self._credential: Credential | None = _UNSET
         self._secrets = Secrets()
+        self._source = "anonymous"
         self.request_count = 0
 
     # -- public -------------------------------------------------------------------------------
@@ -91,20 +95,30 @@ class RegistryTransport:
             response = self._send(method, url, all_headers, deadline, reference)
             if response.status_code != 401:
                 return response
-            release(response)
             if not self._sameorigin(response.url):
                 # A redirect target asking for credentials gets none, and no token either.
+                release(response)
                 raise self._unauthorized(reference, response)
             fresh = parse_challenge(response.headers.get("WWW-Authenticate")) or challenge
-            if challenge is None or attempt == 2:
-                if challenge is None and fresh is not None:
-                    challenge = fresh
-                    continue
-                raise self._unauthorized(reference, response)
+            if challenge is None and fresh is not None and attempt == 1:
+                release(response)
+                challenge = fresh
+                continue
+            # A token whose access claim grants nothing would be granted again: give up now.
+            if challenge is None or attempt == 2 or (token is not None and token.grants_nothing):
+                raise self._denied(
+                    method, url, all_headers, response, repository, deadline, reference
+                )
+            release(response)
             if token is not None:
                 self._tokens.discard(pull_scope(repository), token)
             challenge = fresh
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def credential_source(self) -> str:
+        """Which credentials this transport sends, in words without any secret."""
+        self._credentials()
+        return self._source
 
     def prefetch_tokens(self, repositories: Iterable[str], deadline: Deadline) -> None:
         """Fetch one token for many repositories (one round trip where the server allows)."""
@@ -157,6 +171,7 @@ class RegistryTransport:
     def _credentials(self) -> Credential | None:
         if self._credential is _UNSET:
             credential = self._keychain.credentials_for(self.registry)
+            self._source = describe_source(self._keychain, self.registry, credential)
             if isinstance(credential, Basic):
                 raw = f"{credential.username}:{credential.password}".encode()
                 self._secrets.add(credential.password, base64.b64encode(raw).decode())
@@ -207,6 +222,11 @@ class RegistryTransport:
             headers = kwargs.pop("headers", {})
             return self._send(method, url, headers, deadline, reference, peer=peer, **kwargs)
 
+        def refused(response: requests.Response, repositories: str) -> AuthenticationError:
+            code, message = error_body(response, deadline)
+            status = response.status_code
+            return self.denied(status, repositories, reference, code, message, who=peer)
+
         token, granted = fetch_token(
             send,
             challenge,
@@ -215,6 +235,7 @@ class RegistryTransport:
             registry=self.registry,
             registry_scheme=self.scheme,
             reference=reference,
+            refused=refused,
         )
         self._secrets.add(token.value)
         # A single requested scope is trusted even without an access claim naming it.
@@ -225,26 +246,72 @@ class RegistryTransport:
         return {pull_scope(r) for r in repositories if self._tokens.get(pull_scope(r))}
 
     def _unauthorized(self, reference: str, response: requests.Response) -> AuthenticationError:
-        if not self._sameorigin(response.url):
-            return AuthenticationError(
-                f"registry {self.registry} redirected the request for {reference} to "
-                f"{url_host(response.url)}, which answered HTTP 401; credentials are "
-                "never sent to another host",
-                reference=reference,
-                registry=self.registry,
-            )
-        credential = self._credentials()
-        hint = (
-            "the registry rejected the configured credentials"
-            if credential is not None
-            else "no credentials were found for it (explicit, docker config, Google ADC); "
-            "run `docker login` or pass credentials"
-        )
+        """A 401 from a host we were redirected to: it never gets our credentials."""
         return AuthenticationError(
-            f"registry {self.registry} answered HTTP 401 for {reference}: {hint}",
+            f"registry {self.registry} redirected the request for {reference} to "
+            f"{url_host(response.url)}, which answered HTTP 401; credentials are "
+            "never sent to another host",
             reference=reference,
             registry=self.registry,
         )
+
+    def _denied(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        response: requests.Response,
+        repository: str,
+        deadline: Deadline,
+        reference: str,
+    ) -> AuthenticationError:
+        """The final 401 for `repository`, with the registry's own error text: from this
+        response's body, or, a HEAD having none, from one GET of the same URL."""
+        if method == "GET":
+            with response:
+                code, message = error_body(response, deadline)
+        else:
+            release(response)
+            code, message = self._error_text_by_get(url, headers, deadline, reference)
+        return self.denied(401, repository, reference, code, message)
+
+    def denied(
+        self,
+        status: int,
+        repository: str | None,
+        reference: str,
+        code: str | None,
+        message: str,
+        *,
+        who: str | None = None,
+    ) -> AuthenticationError:
+        """The error for a 401/403 from this registry (or `who`, its token server); `code`
+        and `message` as it sent them."""
+        said = registry_said(
+            printable(self.redact(code), 64) if code else code,
+            printable(self.redact(message), 200),
+        )
+        return access_denied(
+            who=who or f"registry {self.registry}",
+            status=status,
+            reference=reference,
+            registry=self.registry,
+            repositories=repository,
+            source=self.credential_source(),
+            said=said,
+        )
+
+    def _error_text_by_get(
+        self, url: str, headers: Mapping[str, str], deadline: Deadline, reference: str
+    ) -> tuple[str | None, str]:
+        try:
+            response = self._send("GET", url, headers, deadline, reference)
+        except DigestError:
+            return None, ""
+        with response:
+            if response.status_code not in (401, 403):
+                return None, ""
+            return error_body(response, deadline)
 
     # -- sending with retries -----------------------------------------------------------------
 

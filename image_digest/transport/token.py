@@ -39,8 +39,12 @@ def pull_scope(repository: str) -> str:
 
 @dataclass(frozen=True)
 class Token:
+    """An access token; `grants_nothing` when it is a JWT whose `access` claim is empty (the
+    token server refused every scope: asking it again would give the same)."""
+
     value: str = field(repr=False)
     expires_at: float
+    grants_nothing: bool = False
 
     def fresh(self, now: float) -> bool:
         return now < self.expires_at
@@ -84,6 +88,12 @@ class Send(Protocol):
     ) -> requests.Response: ...
 
 
+class Refused(Protocol):
+    """Builds the error for a token server's 401/403 (it knows which credentials were sent)."""
+
+    def __call__(self, response: requests.Response, repositories: str) -> AuthenticationError: ...
+
+
 def fetch_token(
     send: Send,
     challenge: Challenge,
@@ -93,9 +103,11 @@ def fetch_token(
     registry: str,
     registry_scheme: str,
     reference: str,
+    refused: Refused,
 ) -> tuple[Token, set[str]]:
     """Ask the token server for `scopes`; return the token and the scopes it grants.
 
+    `refused(response, repositories)` builds the error for a 401/403 from the token server.
     Credentials go only to the realm the registry named, only over HTTPS when the registry is
     served over HTTPS, and never along a redirect to another host: a Basic header is dropped
     by the redirect rules of the session, and a refresh-token form is never re-sent at all.
@@ -145,13 +157,7 @@ def fetch_token(
     where = f"token server {realm_host} for registry {registry}"
     with response:
         if response.status_code in (401, 403):
-            who = "the configured credentials" if credential else "anonymous access"
-            raise AuthenticationError(
-                f"{where} refused {who} (HTTP {response.status_code}){while_resolving}; check "
-                "your docker login or explicit credentials",
-                reference=reference,
-                registry=registry,
-            )
+            raise refused(response, _repositories(scopes))
         if response.status_code != 200:
             raise RegistryError(
                 f"{where} answered HTTP {response.status_code}{while_resolving}",
@@ -178,8 +184,16 @@ def fetch_token(
     expires_in = body.get("expires_in") if body else None
     lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else 0.0
     lifetime = min(lifetime or DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN)
-    token = Token(value, time.monotonic() + max(lifetime - _EXPIRY_MARGIN, lifetime / 2))
+    expires_at = time.monotonic() + max(lifetime - _EXPIRY_MARGIN, lifetime / 2)
+    token = Token(value, expires_at, grants_nothing=grants_nothing(value))
     return token, granted_scopes(value, scopes)
+
+
+def _repositories(scopes: Sequence[str]) -> str:
+    """`a/b` (or `a/b, c/d`) from `repository:a/b:pull` scopes, for messages."""
+    names = [scope.split(":")[1] for scope in scopes if scope.count(":") >= 2]
+    shown = ", ".join(names[:3])
+    return f"{shown} and {len(names) - 3} more" if len(names) > 3 else shown
 
 
 def url_host(url: str) -> str:
@@ -235,6 +249,13 @@ def granted_scopes(token: str, requested: Sequence[str]) -> set[str]:
         if isinstance(actions, list) and ("pull" in actions or "*" in actions):
             granted.add(pull_scope(str(entry.get("name"))))
     return granted & set(requested)
+
+
+def grants_nothing(token: str) -> bool:
+    """True for a JWT whose `access` claim is present and empty. Only the payload is decoded
+    (no signature check: the claim is a hint to stop early, the registry still decides)."""
+    claims = _jwt_claims(token)
+    return claims is not None and claims.get("access") == []
 
 
 def _jwt_claims(token: str) -> dict[str, Any] | None:

@@ -23,10 +23,11 @@ import os
 import re
 import string
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from image_digest import InvalidReferenceError, Reference, has_digest, needs_resolution, parse
+from image_digest import InvalidReferenceError, has_digest, needs_resolution, parse
 from image_digest.errors import quoted
 
 #: PARSE_EXAMPLES=5000 for a deeper run (it passed 5000 when written).
@@ -113,17 +114,17 @@ def grammar_reference(draw: st.DrawFn) -> str:
     return name
 
 
-def _is_ambiguous_image_id(ref: Reference) -> bool:
-    return ref.registry == "docker.io" and bool(
-        re.fullmatch(r"[a-f0-9]{64}", ref.repository.removeprefix("library/"))
-    )
+def _is_ambiguous_image_id(text: str) -> bool:
+    """Only a whole input of 64 hex digits, as in distribution's ParseNormalizedNamed."""
+    return bool(re.fullmatch(r"[a-f0-9]{64}", text))
 
 
 @SETTINGS
 @given(grammar_reference())
-@example("a" * 238)  # 255 once normalized to docker.io/library/...
-@example("a" * 239)
-@example("localhost:5000/" + "b" * 240)
+@example("a" * 247)  # 255 once normalized to library/...
+@example("a" * 248)
+@example("localhost:5000/" + "b" * 255)
+@example("localhost:5000/" + "b" * 256)
 @example("Example.COM:443/x/y:TAG_1.0-rc@sha256:" + "0" * 64)
 @example("[::1]:5000/app@sha512:" + "f" * 128)
 def test_valid_references_round_trip(text: str) -> None:
@@ -145,8 +146,48 @@ def test_valid_references_round_trip(text: str) -> None:
         first.digest,
     )
     assert again.effective_tag == first.effective_tag
-    assert len(first.name) <= 255
-    assert not _is_ambiguous_image_id(first)
+    assert len(first.repository) <= 255
+    assert not _is_ambiguous_image_id(text)
+
+
+HEX64 = "0123456789abcdef" * 4
+
+#: Vectors from distribution/reference v0.6 (reference.go, normalize.go): input -> repository.
+VALID_VECTORS = {
+    f"docker.io/{HEX64}": "library/" + HEX64,
+    f"example.com/{HEX64}": HEX64,
+    f"{HEX64}:v1": "library/" + HEX64,
+    "example.com/" + "a" * 255: "a" * 255,
+    "a" * 247: "library/" + "a" * 247,
+    "docker.io/" + "a" * 247: "library/" + "a" * 247,
+    "team/" + "a" * 250: "team/" + "a" * 250,
+}
+#: Input -> words the message must contain (besides the quoted input).
+INVALID_VECTORS = {
+    HEX64: "ambiguous with an image ID",
+    "example.com/" + "a" * 256: "path (the name without its registry) is 256 characters long",
+    "a" * 248: "256 characters long including the 'library/' Docker Hub adds",
+    "docker.io/" + "a" * 248: "256 characters long including the 'library/'",
+    "team/" + "a" * 251: "is 256 characters long; at most 255",
+}
+
+
+@pytest.mark.parametrize("text", VALID_VECTORS, ids=lambda t: f"{t[:20]}..{len(t)}")
+def test_valid_vectors(text: str) -> None:
+    reference = parse(text)
+
+    assert reference.repository == VALID_VECTORS[text]
+    assert parse(str(reference)) == reference
+
+
+@pytest.mark.parametrize("text", INVALID_VECTORS, ids=lambda t: f"{t[:20]}..{len(t)}")
+def test_invalid_vectors_name_the_input_and_the_rule(text: str) -> None:
+    with pytest.raises(InvalidReferenceError) as caught:
+        parse(text)
+
+    assert caught.value.reference == text
+    assert quoted(text) in str(caught.value)
+    assert INVALID_VECTORS[text] in str(caught.value)
 
 
 def test_a_dotted_first_component_is_a_registry() -> None:

@@ -127,6 +127,11 @@ def test_wrong_credentials_through_the_proxy_fail_once_not_forever(
     with pytest.raises(AuthenticationError) as error:
         resolver.resolve(ref)
 
-    assert "rejected the configured credentials" in assert_names(error, ref, server.host)
+    message = assert_names(error, ref, server.host)
+    assert "does not exist, or your credentials cannot see it" in message
+    assert f"explicit credentials for {server.host}" in message
+    assert "UNAUTHORIZED: authentication required" in message  # the registry's own words
+    assert f"docker login {server.host}" in message
     assert "not-the-password" not in repr(error.value)
     assert len(server.paths("HEAD")) == 2  # the request, and one retry with fresh auth
+    assert server.paths("GET").count(f"/v2/{unique_repo}/manifests/v1") == 1  # its error text
