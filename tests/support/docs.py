@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,3 +20,29 @@ def code_block(markdown: str | Path, needle: str, language: str = "python") -> s
     """The one block of `language` in `markdown` that contains `needle`."""
     (block,) = [body for body in code_blocks(markdown, language) if needle in body]
     return block
+
+
+def catalog_table() -> str:
+    """The README's table of covered types, rendered from `image_digest.catalog`."""
+    from image_digest.catalog import BUILDS, CATALOG
+
+    def code(items: Iterable[str]) -> str:
+        return ", ".join(f"`{item}`" for item in items) or "(Pulumi only)"
+
+    rows = [
+        "| kind | Pulumi types | Terraform / CDKTF types | image fields: Pulumi; Terraform |",
+        "| --- | --- | --- | --- |",
+    ]
+    for kind in CATALOG:
+        pulumi, terraform = kind.fields_for("pulumi"), kind.fields_for("terraform")
+        fields = code(pulumi) + ("" if not kind.terraform else f"; {code(terraform)}")
+        if kind.platform is not None:
+            fields += f" (platform from `{kind.platform.field}`)"
+        rows.append(f"| {kind.title} | {code(kind.pulumi)} | {code(kind.terraform)} | {fields} |")
+    rows.append("")
+    rows.append(
+        "Never looked up, because the program builds them: "
+        + "; ".join(f"{build.title} (`{'`, `'.join(build.names)}`)" for build in BUILDS)
+        + "."
+    )
+    return "\n".join(rows) + "\n"
