@@ -25,7 +25,7 @@ from image_digest.commands.report import (
     error,
 )
 from image_digest.commands.resolve import run_resolve
-from image_digest.errors import DigestError, InvalidPlatformError, LockError
+from image_digest.errors import DigestError, InvalidOptionError, InvalidPlatformError, LockError
 
 __all__ = [
     "EXIT_FAILED",
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (UsageError, InvalidPlatformError, LockError) as exc:
+    except (UsageError, InvalidOptionError, InvalidPlatformError, LockError) as exc:
         error(str(exc))
         return EXIT_USAGE
     except DigestError as exc:

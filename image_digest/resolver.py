@@ -35,6 +35,7 @@ from image_digest.reference import Reference, parse
 from image_digest.registry import RegistryClient
 from image_digest.resolved import ResolvedImage, Source
 from image_digest.transport import Deadline, RegistryTransport, TransportOptions
+from image_digest.transport.tls import check_ca_bundle
 
 Mode = Literal["resolve", "locked", "fallback"]
 MODES: tuple[Mode, ...] = ("resolve", "locked", "fallback")
@@ -101,6 +102,7 @@ class Resolver:
             pool_size=max(base.pool_size, max_workers),
             **option_overrides,
         )
+        check_ca_bundle(self.options)
         self.max_workers = max_workers
         self.with_labels = with_labels
         self.mode = _mode(mode)

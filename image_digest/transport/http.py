@@ -31,6 +31,7 @@ from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
 from image_digest.transport.secrets import Secrets
 from image_digest.transport.session import DowngradeRedirect, drain, new_session, origin, release
+from image_digest.transport.tls import check_ca_bundle
 from image_digest.transport.token import (
     Token,
     TokenCache,
@@ -326,6 +327,10 @@ class RegistryTransport:
                     reference=reference,
                     registry=self.registry,
                 ) from None
+            except OSError:
+                # requests' own check of the CA bundle (it vanished since the Resolver was made).
+                check_ca_bundle(self.options)
+                raise
             if deadline.expired():
                 # Whatever arrived is what was left when the deadline cut the connection.
                 if response is not None:
