@@ -35,6 +35,7 @@ from image_digest.reference import Reference, parse
 from image_digest.registry import RegistryClient
 from image_digest.resolved import ResolvedImage, Source
 from image_digest.transport import Deadline, RegistryTransport, TransportOptions
+from image_digest.transport.options import host_set
 from image_digest.transport.tls import check_ca_bundle
 
 Mode = Literal["resolve", "locked", "fallback"]
@@ -92,12 +93,17 @@ class Resolver:
         options: TransportOptions | None = None,
         **option_overrides: Any,
     ):
+        if not isinstance(max_workers, int) or isinstance(max_workers, bool):
+            raise TypeError(
+                f"max_workers takes an integer, like max_workers=16, not {max_workers!r}"
+            )
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         base = options or TransportOptions()
+        insecure = host_set("insecure_registries", insecure_registries)
         self.options = replace(
             base,
-            insecure_registries=base.insecure_registries | frozenset(insecure_registries),
+            insecure_registries=base.insecure_registries | insecure,
             ca_bundle=ca_bundle if ca_bundle is not None else base.ca_bundle,
             pool_size=max(base.pool_size, max_workers),
             **option_overrides,
