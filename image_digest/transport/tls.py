@@ -11,12 +11,15 @@ file), so the message names what to change.
 from __future__ import annotations
 
 import os
-import ssl
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from image_digest.errors import InvalidOptionError, RegistryError, printable
 from image_digest.transport.options import TransportOptions
+
+if TYPE_CHECKING:
+    import ssl
 
 #: The variables requests reads when no CA bundle is passed, in its order.
 CA_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -94,6 +97,8 @@ def tls_failure(
 ) -> RegistryError:
     """The `RegistryError` for a failed TLS handshake with `url` (`peer`, in words), saying
     why and what to change."""
+    import ssl  # loaded by then: a handshake failed
+
     cause = _ssl_cause(error)
     host = urlsplit(url).netloc
     if isinstance(cause, ssl.SSLCertVerificationError):
@@ -136,6 +141,8 @@ def _plain_http_hint(host: str, api_host: str) -> str:
 
 def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
     """The `ssl.SSLError` inside requests' and urllib3's wrappers, if there is one."""
+    import ssl
+
     pending: list[object] = [error]
     seen: set[int] = set()
     while pending:
