@@ -8,6 +8,15 @@
 Thin by design: references are parsed and resolved by `image_digest`, never here.
 """
 
+try:
+    import constructs  # noqa: F401  (cdktf and cdktn load later, from the construct at hand)
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        f"cdktf_digest needs constructs and a CDK for Terraform ({missing}): "
+        "pip install 'image-digest[cdktf]' (HashiCorp's cdktf) or 'image-digest[cdktn]' (its fork)",
+        name=missing.name,
+    ) from None
+
 from cdktf_digest.aspect import PinImages
 from cdktf_digest.digest_image import DigestImage
 from cdktf_digest.errors import PinError, UnresolvedTokenError, UnsafeRewriteError

@@ -25,7 +25,7 @@ from image_digest.commands.report import (
     error,
 )
 from image_digest.commands.resolve import run_resolve
-from image_digest.errors import DigestError, InvalidPlatformError, LockError
+from image_digest.errors import DigestError, InvalidOptionError, InvalidPlatformError, LockError
 
 __all__ = [
     "EXIT_FAILED",
@@ -47,7 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (UsageError, InvalidPlatformError, LockError) as exc:
+    except UsageError as exc:
+        for problem in exc.args:
+            error(str(problem))
+        return EXIT_USAGE
+    except (InvalidOptionError, InvalidPlatformError, LockError) as exc:
         error(str(exc))
         return EXIT_USAGE
     except DigestError as exc:
@@ -71,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     resolve = commands.add_parser(
         "resolve",
         help="print REF<TAB>REPO@DIGEST for each reference",
-        description="Resolve each reference to its digest. Exit 1 if any failed.",
+        description="Resolve each reference to its digest. Exit 1 if any failed, 2 for a "
+        "usage error (a bad reference resolves nothing). With --lock PATH or $IMAGE_DIGEST_LOCK "
+        "set, the digests are also written to that lock file (except in --mode locked), and "
+        "stderr says so when it changes.",
     )
     resolve.add_argument("refs", nargs="+", metavar="REF", help="image reference, e.g. nginx:1.25")
     add_resolver_options(resolve)

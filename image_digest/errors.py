@@ -53,6 +53,11 @@ class InvalidPlatformError(DigestError, ValueError):
     """A platform string is not `os/arch[/variant]`."""
 
 
+class InvalidOptionError(DigestError, ValueError):
+    """A resolver option (or the environment variable standing in for it) cannot be used, e.g.
+    a CA bundle that does not exist: raised when the `Resolver` is made, before any request."""
+
+
 class AuthenticationError(DigestError):
     """The registry refused our credentials (or we had none and it wants some)."""
 

@@ -29,15 +29,11 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
-
-from filelock import FileLock, Timeout
 
 from image_digest.errors import DigestError, LockError, shorten
 from image_digest.platform import parse_platform
@@ -170,6 +166,8 @@ class LockFile:
 
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout  # on first write: most runs only read
+
         flock = FileLock(f"{self.path}.flock", timeout=FILE_LOCK_TIMEOUT)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +203,8 @@ def render(entries: dict[Key, LockEntry]) -> str:
 
 
 def _now() -> str:
+    from datetime import UTC, datetime  # on first write: most runs only read
+
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
@@ -308,6 +308,8 @@ def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
 def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
     """Write a temporary file beside `path`, fsync it, rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # on first write: most runs only read
+
     mode = _file_mode(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

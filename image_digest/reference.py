@@ -103,6 +103,14 @@ def parse(ref: str) -> Reference:
             f"contains the character {bad!r}; whitespace and control characters are not allowed",
         )
 
+    scheme, url, rest = ref.partition("://")
+    if url:  # never valid: a tag holds no '/', a port only digits
+        raise InvalidReferenceError(
+            ref,
+            f"an image reference has no URL scheme: drop {_quoted(scheme + url)}"
+            f" and write {_quoted(rest)}",
+        )
+
     remainder, _, digest = ref.partition("@")
     if "@" in ref:
         validate_digest(digest, reference=ref)

@@ -4,6 +4,9 @@ One `RegistryTransport` per registry lives as long as the resolver, so pings, ch
 tokens and TCP connections are paid once per registry. Identical lookups in flight at the
 same time share one request, and results are cached for the resolver's lifetime (a program
 run), so every resource in a stack sees the same digest for the same tag.
+
+The HTTP stack (requests, urllib3: most of `import image_digest`'s cost) is imported on first
+use, so programs and `image-digest --help` that never reach a registry do not pay for it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from image_digest.errors import (
     BatchResolutionError,
@@ -26,15 +29,19 @@ from image_digest.errors import (
 )
 from image_digest.keychain import Credential, Keychain, default_keychain
 from image_digest.lockfile import REVISION_LABEL, LockFile, LockPin
-from image_digest.lookup import Found, ManifestLookup
 from image_digest.platform import (
     Platform,
     parse_platform,
 )
 from image_digest.reference import Reference, parse
-from image_digest.registry import RegistryClient
 from image_digest.resolved import ResolvedImage, Source
-from image_digest.transport import Deadline, RegistryTransport, TransportOptions
+from image_digest.transport.options import TransportOptions, host_set
+from image_digest.transport.tls import check_ca_bundle
+
+if TYPE_CHECKING:
+    from image_digest.lookup import Found, ManifestLookup
+    from image_digest.registry import RegistryClient
+    from image_digest.transport.http import RegistryTransport
 
 Mode = Literal["resolve", "locked", "fallback"]
 MODES: tuple[Mode, ...] = ("resolve", "locked", "fallback")
@@ -91,16 +98,22 @@ class Resolver:
         options: TransportOptions | None = None,
         **option_overrides: Any,
     ):
+        if not isinstance(max_workers, int) or isinstance(max_workers, bool):
+            raise TypeError(
+                f"max_workers takes an integer, like max_workers=16, not {max_workers!r}"
+            )
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         base = options or TransportOptions()
+        insecure = host_set("insecure_registries", insecure_registries)
         self.options = replace(
             base,
-            insecure_registries=base.insecure_registries | frozenset(insecure_registries),
+            insecure_registries=base.insecure_registries | insecure,
             ca_bundle=ca_bundle if ca_bundle is not None else base.ca_bundle,
             pool_size=max(base.pool_size, max_workers),
             **option_overrides,
         )
+        check_ca_bundle(self.options)
         self.max_workers = max_workers
         self.with_labels = with_labels
         self.mode = _mode(mode)
@@ -113,7 +126,7 @@ class Resolver:
         self._keychain = keychain or default_keychain(credentials)
         self._transports: dict[str, RegistryTransport] = {}
         self._pins: dict[tuple[str, str | None], Future[_Pin]] = {}
-        self._manifests = ManifestLookup()
+        self._manifests: ManifestLookup | None = None
         self._lock = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------
@@ -237,6 +250,8 @@ class Resolver:
         return pin
 
     def _lookup(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
+        from image_digest.lookup import Found
+
         if reference.digest is not None:
             return _Pin(Found(reference.digest, None, None), source="reference")
         if self.mode == "locked":
@@ -252,6 +267,8 @@ class Resolver:
         self, reference: Reference, wanted: Platform | None, text: str, error: RegistryError
     ) -> _Pin:
         """The lock's entry instead of a failing registry, loudly; else the registry's error."""
+        from image_digest.lookup import Found
+
         assert self.lock is not None
         try:
             entry = self.lock.get(str(reference), str(wanted) if wanted else None)
@@ -277,6 +294,8 @@ class Resolver:
         return _Pin(Found(entry.digest, entry.media_type, entry.platform), "lock", warning)
 
     def _from_lock(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
+        from image_digest.lookup import Found
+
         assert self.lock is not None
         entry = self.lock.get(str(reference), str(wanted) if wanted else None)
         if entry is None:
@@ -295,10 +314,13 @@ class Resolver:
     def _from_registry(
         self, reference: Reference, wanted: Platform | None, text: str, with_labels: bool
     ) -> _Pin:
-        client = self._client(reference)
+        from image_digest.transport.deadline import Deadline
+
+        client, manifests = self._client(reference), self._manifests
+        assert manifests is not None  # made with the first client
         with Deadline(self.options.total_timeout) as deadline:
             try:
-                found = self._manifests.find(client, reference, wanted, text, with_labels, deadline)
+                found = manifests.find(client, reference, wanted, text, with_labels, deadline)
             except DigestError as exc:
                 # The last line of defence: whatever a hostile registry echoed into an error
                 # (headers, index entries...), no credential we sent it leaves in a message.
@@ -309,7 +331,13 @@ class Resolver:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _client(self, reference: Reference) -> RegistryClient:
+        from image_digest.lookup import ManifestLookup
+        from image_digest.registry import RegistryClient
+        from image_digest.transport.http import RegistryTransport
+
         with self._lock:
+            if self._manifests is None:
+                self._manifests = ManifestLookup()
             transport = self._transports.get(reference.registry)
             if transport is None:
                 transport = RegistryTransport(
@@ -336,6 +364,8 @@ class Resolver:
                 job.result()
 
     def _prefetch(self, transport: RegistryTransport, repositories: set[str]) -> None:
+        from image_digest.transport.deadline import Deadline
+
         with Deadline(self.options.total_timeout) as deadline:
             transport.prefetch_tokens(repositories, deadline)
 

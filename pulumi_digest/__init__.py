@@ -7,6 +7,14 @@ Three ways, from smallest to widest:
 - `pin_images()`: a stack transform that pins every known image field of every resource.
 """
 
+try:
+    import pulumi  # noqa: F401  (the SDK every module here adapts)
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError(
+        f"pulumi_digest needs the Pulumi SDK ({missing}): pip install 'image-digest[pulumi]'",
+        name=missing.name,
+    ) from None
+
 from .errors import PinError
 from .image_fields import IMAGE_FIELDS
 from .pin import pin

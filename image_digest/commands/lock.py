@@ -16,6 +16,7 @@ from image_digest.commands.report import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    check_arguments,
     describe,
     error,
     lock_path,
@@ -34,6 +35,7 @@ from image_digest.resolver import Resolver
 
 def run_lock(args: argparse.Namespace) -> int:
     refs = list(args.refs)
+    check_arguments(refs, nothing="nothing was resolved or written")
     if args.from_file:
         refs += read_references(args.from_file)
     if not refs:
@@ -82,7 +84,7 @@ def run_lock(args: argparse.Namespace) -> int:
         for entry in lock.prune((reference, p or None) for reference, p in wanted):
             counts["removed"] += 1
             print(f"{subject(entry.reference, entry.platform)}: {entry.digest} (removed)")
-    _summary(path, counts)
+    _summary(path, counts, failures)
     return EXIT_FAILED if failures else EXIT_OK
 
 
@@ -122,9 +124,10 @@ def _status(old: LockEntry | None, result: ResolvedImage) -> str:
     return f"updated from {describe(old.digest, old.revision)}"
 
 
-def _summary(path: str, counts: dict[str, int]) -> None:
+def _summary(path: str, counts: dict[str, int], failures: int) -> None:
     changed = [f"{counts[k]} {k}" for k in ("added", "updated", "removed") if counts[k]]
+    failed = f", {failures} failed (see the errors)" if failures else ""
     if changed:
-        note(f"wrote {path}: {', '.join(changed)}, {counts['unchanged']} unchanged")
+        note(f"wrote {path}: {', '.join(changed)}, {counts['unchanged']} unchanged{failed}")
     else:
-        note(f"{path}: no digest changed ({counts['unchanged']} unchanged)")
+        note(f"{path}: no digest changed ({counts['unchanged']} unchanged{failed})")

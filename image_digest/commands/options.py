@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from image_digest.resolver import MODES, Resolver
+from image_digest.commands.report import UsageError
+from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:
@@ -23,9 +25,18 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     """Options every resolving subcommand shares."""
     parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
     add_registry_options(parser)
-    parser.add_argument("--lock", metavar="PATH", help="lock file (default: $IMAGE_DIGEST_LOCK)")
     parser.add_argument(
-        "--mode", choices=MODES, help="resolve, locked or fallback (default: $IMAGE_DIGEST_MODE)"
+        "--lock",
+        metavar="PATH",
+        help="lock file (default: $IMAGE_DIGEST_LOCK, else none); modes resolve and fallback "
+        "WRITE every digest they get from a registry into it (created if missing); mode "
+        "locked only reads it",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        help="resolve, locked or fallback (default: $IMAGE_DIGEST_MODE, else resolve); locked "
+        "and fallback need a lock file",
     )
     parser.add_argument(
         "--labels", action="store_true", help="also read image labels (one more request each)"
@@ -34,6 +45,10 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
 
 def resolver_from(args: argparse.Namespace) -> Resolver:
     """The `Resolver` for `resolve`'s options (lock and mode default to the environment)."""
+    mode = args.mode or os.environ.get(MODE_ENV)
+    if mode in ("locked", "fallback") and not (args.lock or os.environ.get(LOCK_ENV)):
+        chosen = f"--mode {mode}" if args.mode else f"{MODE_ENV}={mode}"
+        raise UsageError(f"{chosen} needs a lock file: pass --lock PATH or set {LOCK_ENV}")
     return Resolver(
         insecure_registries=args.insecure_registry,
         ca_bundle=args.ca_bundle,

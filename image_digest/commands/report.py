@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 
+from image_digest.errors import DigestError
 from image_digest.lockfile import DEFAULT_LOCK_NAME, REVISION_LABEL
+from image_digest.reference import parse
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import LOCK_ENV
 
@@ -17,7 +20,22 @@ EXIT_UNCHECKED = 3
 
 
 class UsageError(Exception):
-    """The command line or an input file is wrong; exit status 2."""
+    """The command line or an input file is wrong; exit status 2. Each argument is one problem,
+    printed as its own error line."""
+
+
+def check_arguments(refs: Sequence[str], *, nothing: str = "nothing was resolved") -> None:
+    """Parse every reference named on the command line before any request: a bad one is a
+    usage error (exit 2), as in a `--from` file, with one line per bad reference."""
+    problems: list[str] = []
+    for ref in refs:
+        try:
+            parse(ref)
+        except DigestError as exc:
+            problems.append(str(exc))
+    if problems:
+        problems[-1] += f" ({nothing})"
+        raise UsageError(*problems)
 
 
 def error(message: str) -> None:

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from image_digest.commands.options import resolver_from
-from image_digest.commands.report import EXIT_FAILED, EXIT_OK, error, revision_of, warn
+from image_digest.commands.report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    check_arguments,
+    error,
+    note,
+    revision_of,
+    warn,
+)
 from image_digest.errors import DigestError
+from image_digest.lockfile import Key, LockEntry
 from image_digest.resolved import ResolvedImage
+from image_digest.resolver import LOCK_ENV
 
 
 def run_resolve(args: argparse.Namespace) -> int:
     refs = list(args.refs)
+    check_arguments(refs)
     with resolver_from(args) as resolver:
-        if resolver.lock is not None and resolver.mode != "resolve":
-            resolver.lock.entries()  # a bad lock fails once, up front, not once per reference
+        lock = resolver.lock
+        # A bad lock fails once, up front, not once per reference (nor after the requests).
+        before = {entry.key: entry.digest for entry in lock.entries()} if lock else {}
         outcome = resolver.resolve_each(refs, platform=args.platform)
+        if lock is not None and resolver.mode != "locked":
+            _say_what_was_written(lock.path, before, lock.entries(), args.lock)
     results = [v for v in outcome.values() if isinstance(v, ResolvedImage)]
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2, sort_keys=True))
@@ -33,3 +48,14 @@ def run_resolve(args: argparse.Namespace) -> int:
     for _, failure in failures:
         error(str(failure))
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _say_what_was_written(
+    path: Path, before: dict[Key, str], after: list[LockEntry], option: str | None
+) -> None:
+    """`resolve` records in the lock file when one is set: say so when it changed the file."""
+    added = sum(entry.key not in before for entry in after)
+    updated = sum(entry.key in before and before[entry.key] != entry.digest for entry in after)
+    if added or updated:
+        source = "--lock" if option else LOCK_ENV
+        note(f"recorded {added} new and {updated} changed digests in lock file {path} ({source})")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
-from image_digest.keychain.credentials import Basic, Credential
+from image_digest.errors import printable
+from image_digest.keychain.credentials import Basic, Credential, IdentityToken
 from image_digest.keychain.source import describe_keychain, keychain_label
 
 
@@ -28,10 +29,16 @@ class StaticKeychain:
     """
 
     def __init__(self, credentials: Mapping[str, tuple[str, str] | Credential]):
+        if not isinstance(credentials, Mapping):
+            raise TypeError(
+                f"credentials takes a mapping of registry host to credential, like {_EXAMPLE}, "
+                f"not {type(credentials).__name__}"
+            )
         self._credentials: dict[str, Credential] = {}
         for host, value in credentials.items():
-            credential = Basic(*value) if isinstance(value, tuple) else value
-            self._credentials[_normalize_host(host)] = credential
+            if not isinstance(host, str):
+                raise TypeError(f"credentials keys are registry hosts as strings, like {_EXAMPLE}")
+            self._credentials[_normalize_host(host)] = _credential(host, value)
 
     label = "explicit credentials"
 
@@ -70,6 +77,34 @@ class MultiKeychain:
     @property
     def label(self) -> str:
         return ", ".join(keychain_label(keychain) for keychain in self.keychains)
+
+
+_EXAMPLE = '{"registry.example.com": ("user", "password")}'
+_FORMS = (
+    'a ("user", "password") tuple, Basic("user", "password") or IdentityToken("refresh-token") '
+    "(both from image_digest)"
+)
+
+
+def _credential(host: str, value: object) -> Credential:
+    """One credential, in an accepted form; anything else is a TypeError that shows them (and
+    never the value, which may be a secret)."""
+    if isinstance(value, Basic | IdentityToken):
+        return value
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
+        return Basic(value[0], value[1])
+    what = f"a {type(value).__name__}"
+    if isinstance(value, tuple | list):
+        what += f" of {len(value)} items" if len(value) != 2 else " (not of two strings)"
+    hint = (
+        "; a token alone is a password: pair it with its user name, e.g. "
+        '("oauth2accesstoken", token) for Google registries'
+        if isinstance(value, str)
+        else ""
+    )
+    raise TypeError(
+        f"credentials[{printable(repr(host), 80)}] is {what}; give each registry {_FORMS}{hint}"
+    )
 
 
 def _normalize_host(host: str) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
+from typing import TYPE_CHECKING
 
 from image_digest.errors import AuthenticationError
 from image_digest.keychain.credentials import Basic, Credential, IdentityToken
+
+if TYPE_CHECKING:
+    import subprocess
 
 HELPER_TIMEOUT_SECONDS = 30.0
 _NOT_FOUND_MARKER = "credentials not found"
@@ -20,6 +22,8 @@ def helper_credentials(helper: str, server_url: str, *, registry: str) -> Creden
     and are raised outside `except` blocks, so no inner exception holding that output (a
     JSONDecodeError's `doc`, a TimeoutExpired's `output`) rides along as their context.
     """
+    import shutil  # with subprocess, only for configs that name a helper
+
     program = f"docker-credential-{helper}"
     path = shutil.which(program)
     if path is None:
@@ -56,6 +60,8 @@ def helper_credentials(helper: str, server_url: str, *, registry: str) -> Creden
 
 
 def _run(path: str, server_url: str) -> subprocess.CompletedProcess[bytes] | None:
+    import subprocess
+
     try:
         return subprocess.run(
             [path, "get"],

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, ProtocolError
@@ -34,6 +35,7 @@ from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
 from image_digest.transport.secrets import Secrets
 from image_digest.transport.session import DowngradeRedirect, drain, new_session, origin, release
+from image_digest.transport.tls import check_ca_bundle, tls_failure
 from image_digest.transport.token import (
     Token,
     TokenCache,
@@ -360,13 +362,15 @@ class RegistryTransport:
                         verify=self.options.ca_bundle or True,
                         **{"allow_redirects": True, **request_options},
                     )
-            except requests.exceptions.SSLError:
-                raise RegistryError(
-                    f"TLS verification failed for {peer} while resolving {reference}: its "
-                    "certificate is not trusted; pass the CA bundle (ca_bundle=... / "
-                    "--ca-bundle) or, for a test registry, name it insecure",
+            except requests.exceptions.SSLError as exc:
+                raise tls_failure(
+                    exc,
+                    url=exc.request.url if exc.request and exc.request.url else url,
+                    peer=peer,
                     reference=reference,
                     registry=self.registry,
+                    api_host=urlsplit(self.base_url).netloc,
+                    options=self.options,
                 ) from None
             except requests.exceptions.TooManyRedirects:
                 raise RegistryError(
@@ -393,6 +397,10 @@ class RegistryTransport:
                     reference=reference,
                     registry=self.registry,
                 ) from None
+            except OSError:
+                # requests' own check of the CA bundle (it vanished since the Resolver was made).
+                check_ca_bundle(self.options)
+                raise
             if deadline.expired():
                 # Whatever arrived is what was left when the deadline cut the connection.
                 if response is not None:

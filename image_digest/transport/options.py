@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from image_digest.errors import printable
 
 DEFAULT_USER_AGENT = "image-digest (+https://pypi.org/project/image-digest/)"
 
@@ -41,10 +44,7 @@ class TransportOptions:
     def __post_init__(self) -> None:
         # Accept any iterable of hosts (a list from a config file, a tuple...).
         for name in ("insecure_registries", "secure_registries"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                raise TypeError(f"{name} must be a collection of hosts, not a string")
-            object.__setattr__(self, name, frozenset(value))
+            object.__setattr__(self, name, host_set(name, getattr(self, name)))
         both = self.insecure_registries & self.secure_registries
         if both:
             raise ValueError(
@@ -60,6 +60,31 @@ class TransportOptions:
         if registry in self.insecure_registries or host in self.insecure_registries:
             return "http"
         return "http" if _is_loopback(host) else "https"
+
+
+def host_set(name: str, value: object) -> frozenset[str]:
+    """`value`, an iterable of hosts, as a set. A lone string is a TypeError showing the list
+    it should have been (iterating it would name each character a registry)."""
+    if isinstance(value, str | bytes):
+        text = value if isinstance(value, str) else value.decode("ascii", "replace")
+        raise TypeError(
+            f'{name} takes a list of hosts, like {name}=["{printable(text, 80)}"], not a '
+            f"single {type(value).__name__}"
+        )
+    if not isinstance(value, Iterable):
+        raise TypeError(
+            f'{name} takes a list of hosts, like {name}=["registry.example.com:5000"], '
+            f"not {type(value).__name__}"
+        )
+    hosts: set[str] = set()
+    for host in value:
+        if not isinstance(host, str):
+            raise TypeError(
+                f'{name} takes hosts as strings, like {name}=["registry.example.com:5000"]; '
+                f"got {type(host).__name__} {printable(repr(host), 80)}"
+            )
+        hosts.add(host)
+    return frozenset(hosts)
 
 
 def _host_of(registry: str) -> str:

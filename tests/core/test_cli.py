@@ -50,14 +50,25 @@ def test_one_failure_gives_exit_1_and_one_line_per_error(registry, unique_repo):
     good = f"{registry.host}/{unique_repo}:v1"
     missing = f"{registry.host}/{unique_repo}:nope"
 
-    done = run_cli("resolve", good, missing, "UPPER")
+    done = run_cli("resolve", good, missing)
 
     assert done.returncode == 1
     assert done.stdout == f"{good}\t{registry.host}/{unique_repo}@{pushed}\n"
-    errors = done.stderr.strip().splitlines()
-    assert len(errors) == 2
-    assert any(missing in line for line in errors)
-    assert any("'UPPER'" in line and "lowercase" in line for line in errors)
+    [line] = done.stderr.strip().splitlines()
+    assert missing in line and line.startswith("image-digest: error: ")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_bad_reference_is_a_usage_error_and_nothing_resolves(registry, unique_repo):
+    registry.push(unique_repo, "v1", build_image("bad beside good"))
+    good = f"{registry.host}/{unique_repo}:v1"
+
+    done = run_cli("resolve", good, "UPPER")
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert "'UPPER'" in line and "lowercase" in line and "nothing was resolved" in line
     assert "Traceback" not in done.stderr
 
 

@@ -1,7 +1,9 @@
 """`import image_digest` stays light: no IaC SDK, no Google auth, until something needs them.
 
 A program that only pins images must not pay for (or require) pulumi, cdktf's jsii runtime or
-google-auth at import time. A fresh interpreter is the only honest place to look, since this
+google-auth at import time; and the HTTP stack (requests, urllib3, ssl) and filelock load on
+the first registry request or lock write, not with the package (BENCHMARKS.md, "Import
+cost"). A fresh interpreter is the only honest place to look, since this
 test process has imported all sorts of things already.
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("pulumi", "cdktf", "cdktn", "jsii", "constructs", "google.auth", "grpc")
+ON_FIRST_USE = ("requests", "urllib3", "filelock", "ssl", "http.client", "subprocess")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,9 +30,9 @@ def modules_after(statement: str) -> set[str]:
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
-def heavy_in(modules: set[str]) -> list[str]:
+def heavy_in(modules: set[str], heavy: tuple[str, ...] = HEAVY) -> list[str]:
     return sorted(
-        name for name in modules if any(name == h or name.startswith(h + ".") for h in HEAVY)
+        name for name in modules if any(name == h or name.startswith(h + ".") for h in heavy)
     )
 
 
@@ -50,3 +53,25 @@ def test_creating_a_resolver_loads_no_heavy_module():
     for credentials of a Google registry."""
     modules = modules_after("import image_digest\nimage_digest.Resolver(credentials={}).close()")
     assert heavy_in(modules) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import image_digest",
+        "from image_digest import Resolver, parse, resolve, LockFile, TransportOptions",
+        "import image_digest.cli\nimage_digest.cli.build_parser().format_help()",
+        "import image_digest\nimage_digest.Resolver(credentials={'r.example': ('u', 'p')}).close()",
+        "import image_digest\nimage_digest.parse('nginx:1.25')",
+    ],
+    ids=["import", "from-import", "cli-help", "resolver", "parse"],
+)
+def test_the_http_stack_loads_on_first_use_not_with_the_package(statement):
+    assert heavy_in(modules_after(statement), ON_FIRST_USE) == []
+
+
+def test_the_lazy_names_still_import():
+    modules = modules_after(
+        "from image_digest.transport import Deadline, RegistryTransport, parse_challenge"
+    )
+    assert "requests" in modules and "image_digest.transport.http" in modules

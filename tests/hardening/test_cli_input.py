@@ -1,4 +1,5 @@
-"""The CLI on bad input: one clear line per bad reference, exit 1 or 2, never a traceback.
+"""The CLI on bad input: one clear line per bad reference, exit 2 (a usage error, as in a `--from`
+file: nothing is resolved), never a traceback.
 
 Run in-process (`image_digest.cli.main`) so that NUL and other bytes argv cannot carry still
 reach the parser; one case runs the real entry point as a subprocess. No case touches the
@@ -71,24 +72,25 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("ref", BAD_REFERENCES.values(), ids=BAD_REFERENCES.keys())
-def test_each_bad_reference_gives_one_clear_line_and_exit_1(capsys, ref):
+def test_each_bad_reference_gives_one_clear_line_and_exit_2(capsys, ref):
     code, out, err = run(capsys, "resolve", "--", ref)
 
-    assert code == 1
+    assert code == 2
     assert out == ""
     assert_clean_error_lines(err, 1)
     assert "invalid image reference" in err
 
 
-def test_many_bad_references_give_one_line_each_and_the_good_one_still_resolves(capsys):
+def test_many_bad_references_give_one_line_each_and_nothing_resolves(capsys):
     refs = [r for r in BAD_REFERENCES.values() if r.strip() == r or not r.strip()]
     distinct = list(dict.fromkeys(refs))
 
     code, out, err = run(capsys, "resolve", "--", *distinct, f"nginx@{DIGEST}")
 
-    assert code == 1
-    assert out == f"nginx@{DIGEST}\tnginx@{DIGEST}\n"
+    assert code == 2
+    assert out == ""
     assert_clean_error_lines(err, len(distinct))
+    assert err.rstrip().endswith("(nothing was resolved)")
 
 
 def test_references_that_look_like_options_are_usage_errors(capsys):
@@ -133,7 +135,7 @@ def test_lock_command_refuses_bad_references_before_writing(capsys, tmp_path):
         capsys, "lock", "--lock", str(lock), "--from", str(listed)
     )
 
-    assert code in (1, 2) and out == ""
+    assert code == 2 and out == ""
     errors = "".join(line for line in err.splitlines(True) if " error: " in line)
     assert_clean_error_lines(errors, 2)
     assert "Traceback" not in err
@@ -169,6 +171,6 @@ def test_the_real_entry_point_with_hostile_arguments(tmp_path):
         check=False,
     )
 
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stdout == ""
     assert_clean_error_lines(done.stderr, len(dict.fromkeys(refs)))
