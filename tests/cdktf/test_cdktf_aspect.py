@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +10,8 @@ import pytest
 from constructs import Construct
 
 from cdktf_digest import IMAGE_FIELDS, IMAGE_PATHS, PinImages
-from image_digest import ResolvedImage, Resolver
-from tests.cdktf.harness import Cdk, resource
+from image_digest import Resolver
+from tests.cdktf.harness import Cdk, RecordingResolver, resource
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -93,26 +93,6 @@ SAMPLES: dict[str, Callable[[str, str], Attributes]] = {
 }
 #: Resource types declared with the docker provider's prebuilt bindings instead.
 DOCKER_TYPES = {"docker_container", "docker_service"}
-
-
-class RecordingResolver(Resolver):
-    """A real resolver that also records which batches it was asked for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[list[str]] = []
-        self.singles: list[str] = []
-
-    def resolve_many(
-        self, refs: Iterable[str], platform: str | None = None
-    ) -> dict[str, ResolvedImage]:
-        refs = list(refs)
-        self.batches.append(refs)
-        return super().resolve_many(refs, platform)
-
-    def resolve(self, ref: str, platform: str | None = None) -> ResolvedImage:
-        self.singles.append(ref)
-        return super().resolve(ref, platform)
 
 
 @pytest.fixture

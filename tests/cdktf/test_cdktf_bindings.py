@@ -10,15 +10,14 @@ Both frameworks, with their own bindings (cdktf-cdktf-provider-*, cdktn-provider
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from cdktf_digest import IMAGE_PATHS, PinImages
-from image_digest import ResolvedImage, Resolver
-from tests.cdktf.harness import Cdk, TerraformWorkdir
+from tests.cdktf.harness import Cdk, RecordingResolver, TerraformWorkdir
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -380,21 +379,6 @@ def assert_only_images_pinned(plain_text: str, pinned_text: str, images: Images)
     assert unpinned == plain_text  # byte for byte, apart from the images
 
 
-class RecordingResolver(Resolver):
-    """A real resolver that records the batches it was asked for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches: list[list[str]] = []
-
-    def resolve_many(
-        self, refs: Iterable[str], platform: str | None = None
-    ) -> dict[str, ResolvedImage]:
-        refs = list(refs)
-        self.batches.append(refs)
-        return super().resolve_many(refs, platform)
-
-
 # ---- tests -----------------------------------------------------------------------------------
 
 
@@ -629,3 +613,46 @@ def test_terraform_plans_follow_image_content_through_binding_lists(
         deployment: {".spec.template.spec.container[0].image": (old_pinned, new_pinned)},
         service: {".template.containers[0].image": (old_pinned, new_pinned)},
     }
+
+
+def test_a_locally_built_image_is_left_alone_and_uncovered_tags_are_reported(
+    cdk: Cdk, images: Images
+) -> None:
+    """docker_image with a build block makes `myapp:dev`: its container keeps the name; a tag
+    in a field no table covers is a warning naming the `fields=` entry, an error if strict."""
+
+    def build(stack: Any) -> None:
+        docker = cdk.bindings("docker", "image")
+        built = docker.Image(
+            stack, "app-image", name="myapp:dev", build_attribute={"context": "./app"}
+        )
+        cdk.bindings("docker", "container").Container(stack, "app", name="app", image=built.name)
+        cdk.bindings("docker", "container").Container(stack, "proxy", name="p", image=images.side)
+        cdk.escape_hatch(
+            stack, "model", "aws_sagemaker_model", primary_container={"image": images.app}
+        )
+
+    stack = cdk.stack()
+    build(stack)
+    cdk.lib.Aspects.of(stack).add(PinImages())
+    synthesized = json.loads(cdk.lib.Testing.synth(stack))
+
+    containers = synthesized["resource"]["docker_container"]
+    assert containers["app"]["image"] == "${docker_image.app-image.name}"
+    assert containers["proxy"]["image"] == images.pinned[images.side]
+    assert synthesized["resource"]["docker_image"]["app-image"]["name"] == "myapp:dev"
+    assert cdk.warnings(stack.node.find_child("model")) == [
+        (
+            f"stack/model: image {images.app!r} at primary_container.image is deployed by tag: no "
+            "table covers this field of aws_sagemaker_model; pin it with "
+            'PinImages(fields={"aws_sagemaker_model": ["primary_container.image"]})'
+        )
+    ]
+    [note] = [m for m in stack.node.find_child("app-image").node.metadata if "info" in m.type]
+    assert "'myapp:dev' is built by stack/app-image" in str(note.data)
+
+    strict = cdk.stack()
+    build(strict)
+    cdk.lib.Aspects.of(strict).add(PinImages(strict=True))
+    with pytest.raises(RuntimeError, match=r"strict mode .* 1 image\(s\) would be deployed by tag"):
+        cdk.lib.Testing.synth(strict)
