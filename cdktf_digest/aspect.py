@@ -30,6 +30,7 @@ from cdktf_digest.image_paths import IMAGE_FIELDS
 from cdktf_digest.options import using_resolver
 from image_digest import BatchResolutionError, DigestError, ResolvedImage, Resolver
 from image_digest.catalog import merged_fields, platform_rules
+from image_digest.entry_options import LockPath, check_exclusive, resolver_options
 from image_digest.fields import find_images, replace_images, string_changes
 from image_digest.local_builds import LocalBuilds, left_alone_message
 from image_digest.selection import needs_resolution
@@ -88,8 +89,8 @@ class PinImages(metaclass=_ImplementsIAspect):
     `fields` adds resource types (or more paths for known ones) to `IMAGE_FIELDS`
     (`{"acme_worker": ["spec.image"]}`; `image_paths` is its former name); `skip_prefixes`
     leaves matching references as written; `strict` (or `IMAGE_DIGEST_STRICT=1`) fails synth
-    on any image left as a tag; `lock` and `mode` configure the resolver created for each batch
-    (or pass your own `resolver`).
+    on any image left as a tag; `lock`, `mode`, `ca_bundle` and `insecure_registries` configure
+    the resolver created for each batch (or pass your own `resolver`, not both).
     """
 
     __jsii_type__ = None  # what jsii.implements sets: a native object, not a jsii class
@@ -101,8 +102,10 @@ class PinImages(metaclass=_ImplementsIAspect):
         skip_prefixes: Iterable[str] = (),
         fields: Mapping[str, str | Iterable[str]] | None = None,
         resolver: Resolver | None = None,
-        lock: str | os.PathLike[str] | None = None,
+        lock: LockPath | None = None,
         mode: str | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        insecure_registries: Iterable[str] = (),
         strict: bool | None = None,
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
@@ -116,9 +119,11 @@ class PinImages(metaclass=_ImplementsIAspect):
         self.skip_prefixes = tuple(skip_prefixes)
         self.fields = merged_fields(merged_fields(IMAGE_FIELDS, image_paths), fields)
         self.strict = strict_mode(strict)
+        self._options = resolver_options(
+            lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+        )
+        check_exclusive(resolver, self._options)
         self._resolver = resolver
-        self._lock = lock
-        self._mode = mode
 
     def visit(self, node: IConstruct) -> None:
         """Pin everything under the construct this aspect was added to, in one batch.
@@ -206,7 +211,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         """Every image of every platform batch: (image, platform) -> its resolution."""
         resolved: dict[tuple[str, str | None], ResolvedImage] = {}
         try:
-            with using_resolver(self._resolver, lock=self._lock, mode=self._mode) as resolver:
+            with using_resolver(self._resolver, self._options) as resolver:
                 for platform, images in batches.items():
                     for image, pin in resolver.resolve_many(images, platform=platform).items():
                         resolved[image, platform] = pin

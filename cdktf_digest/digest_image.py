@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from constructs import Construct
 
@@ -11,6 +11,7 @@ from cdktf_digest.errors import PinError, UnresolvedTokenError
 from cdktf_digest.framework import flavor_of, is_token
 from cdktf_digest.options import using_resolver
 from image_digest import DigestError, ResolvedImage, Resolver
+from image_digest.entry_options import LockPath, check_exclusive, resolver_options
 
 
 class DigestImage(Construct):
@@ -29,16 +30,26 @@ class DigestImage(Construct):
         image: str,
         platform: str | None = None,
         resolver: Resolver | None = None,
-        lock: str | os.PathLike[str] | None = None,
+        lock: LockPath | None = None,
         mode: str | None = None,
         with_labels: bool = False,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        insecure_registries: Iterable[str] = (),
     ) -> None:
+        options = resolver_options(
+            lock=lock,
+            mode=mode,
+            with_labels=with_labels,
+            ca_bundle=ca_bundle,
+            insecure_registries=insecure_registries,
+        )
+        check_exclusive(resolver, options)
         super().__init__(scope, id)
         flavor = flavor_of(self)
         if is_token(image, flavor):
             raise UnresolvedTokenError(image, self.node.path)
         try:
-            with using_resolver(resolver, lock=lock, mode=mode, with_labels=with_labels) as chosen:
+            with using_resolver(resolver, options) as chosen:
                 self.resolved: ResolvedImage = chosen.resolve(image, platform=platform)
         except DigestError as err:
             raise PinError.at(self.node.path, image, err) from err

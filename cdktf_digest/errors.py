@@ -1,5 +1,8 @@
 """Errors that say which construct asked for the image, on top of the core's own message.
 
+`PinError` is the core's (`image_digest.PinError`, the same class `pulumi_digest` raises),
+with the construct path as who asked; the two errors below are CDKTF's own.
+
 A failed pin must stop synth: deploying the tag instead would defeat the point. Synth runs
 through jsii, which keeps only an exception's message, so the message carries everything:
 the construct path, the reference and the core's explanation.
@@ -7,36 +10,13 @@ the construct path, the reference and the core's explanation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from image_digest import DigestError
+from image_digest.errors import PinError
 
 _TOKEN_ADVICE = (
     "its value is only known to Terraform, after synth; to resolve it at plan time, "
     "use cdktf_digest.RegistryDigest(scope, id, image=...) and deploy its .repo_digest"
 )
-
-
-class PinError(DigestError):
-    """Images used by constructs could not be pinned; `errors` maps each reference to its cause.
-
-    `uses` maps each reference to the paths of the constructs that use it.
-    """
-
-    def __init__(self, errors: Mapping[str, Exception], uses: Mapping[str, Sequence[str]]):
-        lines = [
-            f"{where}: cannot pin {reference!r}: {type(err).__name__}: {err}"
-            for reference, err in errors.items()
-            for where in uses.get(reference, ("(unknown construct)",))
-        ]
-        super().__init__("\n".join(lines), reference=next(iter(errors), None))
-        self.errors = dict(errors)
-        self.uses = {reference: list(paths) for reference, paths in uses.items()}
-
-    @classmethod
-    def at(cls, path: str, image: str, error: Exception) -> PinError:
-        """The error for one construct's one image."""
-        return cls({image: error}, {image: [path]})
 
 
 class UnresolvedTokenError(DigestError, ValueError):
@@ -72,3 +52,6 @@ class UnsafeRewriteError(DigestError):
         self.construct = construct
         self.resource_type = resource_type
         self.attribute = attribute
+
+
+__all__ = ["PinError", "UnresolvedTokenError", "UnsafeRewriteError"]

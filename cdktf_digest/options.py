@@ -3,36 +3,24 @@
 A fresh resolver per construct or aspect (not one per process) scopes its cache to one
 synth, so a program or test that synthesizes again after a push sees the new digest. Pass one
 shared `image_digest.Resolver` to share credentials, caches and connections across constructs.
+The options and the rule for combining them are the core's (`image_digest.entry_options`),
+the same in `pulumi_digest`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from image_digest import Resolver
+from image_digest.entry_options import ResolverOptions
 
 
 @contextmanager
-def using_resolver(
-    resolver: Resolver | None,
-    *,
-    lock: str | os.PathLike[str] | None = None,
-    mode: str | None = None,
-    with_labels: bool = False,
-) -> Iterator[Resolver]:
-    """`resolver` as given, or a new one (closed afterwards) with these options.
-
-    None for `lock` and `mode` means the core's environment variables decide.
-    """
+def using_resolver(resolver: Resolver | None, options: ResolverOptions) -> Iterator[Resolver]:
+    """`resolver` as given, or a new one (closed afterwards) built from `options`."""
     if resolver is not None:
-        if lock is not None or mode is not None or with_labels:
-            raise TypeError(
-                "lock, mode and with_labels configure the resolver this library creates; "
-                "when passing resolver=, set them on that Resolver instead"
-            )
         yield resolver
         return
-    with Resolver(lock=lock, mode=mode, with_labels=with_labels) as fresh:
+    with options.build() as fresh:
         yield fresh

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 
 from cdktf_digest.errors import UnresolvedTokenError
 from cdktf_digest.framework import is_token
 from cdktf_digest.options import using_resolver
-from image_digest import Resolver
+from image_digest import DigestError, PinError, Resolver
+from image_digest.entry_options import LockPath, check_exclusive, resolver_options
 
 
 def pin(
@@ -16,19 +18,30 @@ def pin(
     *,
     platform: str | None = None,
     resolver: Resolver | None = None,
-    lock: str | os.PathLike[str] | None = None,
+    lock: LockPath | None = None,
     mode: str | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    insecure_registries: Iterable[str] = (),
 ) -> str:
     """The pinned `repo@sha256:...` of `image`, resolved now (at synth).
 
-    Raises the core's `DigestError` subclasses unchanged, and `UnresolvedTokenError` for a CDK
-    token, whose value only Terraform knows (use `RegistryDigest` for those). A fallback to the
-    lock file (mode "fallback") is reported as a Python warning, since there is no construct.
+    Raises `PinError` (the core's error inside) when the image cannot be pinned, and
+    `UnresolvedTokenError` for a CDK token, whose value only Terraform knows (use
+    `RegistryDigest` for those). A fallback to the lock file (mode "fallback") is reported as a
+    Python warning, since there is no construct. Pass `resolver=` or the resolver options
+    (`lock`, `mode`, `ca_bundle`, `insecure_registries`), not both.
     """
+    options = resolver_options(
+        lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+    )
+    check_exclusive(resolver, options)
     if is_token(image):
         raise UnresolvedTokenError(image)
-    with using_resolver(resolver, lock=lock, mode=mode) as chosen:
-        resolved = chosen.resolve(image, platform=platform)
+    try:
+        with using_resolver(resolver, options) as chosen:
+            resolved = chosen.resolve(image, platform=platform)
+    except DigestError as err:
+        raise PinError.at("cdktf_digest.pin", image, err) from err
     if resolved.warning:
         warnings.warn(resolved.warning, stacklevel=2)
     return resolved.repo_digest

@@ -7,7 +7,7 @@ from references, hosts, status codes and registry error codes only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 
 def shorten(text: str, limit: int = 200) -> str:
@@ -116,3 +116,42 @@ class BatchResolutionError(DigestError):
         super().__init__("\n".join(lines))
         self.errors = dict(errors)
         self.results = dict(results)
+
+
+class PinError(DigestError, ValueError):
+    """Images a program uses could not be pinned; none is deployed by tag instead.
+
+    The one error every adapter entry point raises (`pulumi_digest` and `cdktf_digest`
+    re-export it). `errors` maps each reference to its cause; `uses` maps each reference to
+    who asked for it (a CDKTF construct path, a Pulumi resource); `resource_type` and
+    `resource_name` name the Pulumi resource when there is one. It is a `ValueError` too,
+    which the Pulumi SDK reports as a bad input naming the resource that consumed the value.
+    """
+
+    def __init__(
+        self,
+        errors: Mapping[str, Exception],
+        uses: Mapping[str, Sequence[str]] | None = None,
+        *,
+        resource_type: str | None = None,
+        resource_name: str | None = None,
+    ):
+        if uses is None:
+            who = f"{resource_type} {resource_name!r}" if resource_name else "(unknown resource)"
+            uses = {reference: [who] for reference in errors}
+        lines = [
+            f"{where}: cannot pin {quoted(reference)}: {type(error).__name__}: {error}"
+            for reference, error in errors.items()
+            for where in uses.get(reference, ("(unknown resource)",))
+        ]
+        lines.append("refusing to deploy by tag instead")
+        super().__init__("\n".join(lines), reference=next(iter(errors), None))
+        self.errors = dict(errors)
+        self.uses = {reference: list(paths) for reference, paths in uses.items()}
+        self.resource_type = resource_type
+        self.resource_name = resource_name
+
+    @classmethod
+    def at(cls, where: str, reference: str, error: Exception) -> PinError:
+        """The error for one reference used in one place."""
+        return cls({reference: error}, {reference: [where]})

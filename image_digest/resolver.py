@@ -82,6 +82,9 @@ class Resolver:
     `with_labels=True` also reads each image's config labels (one or two more requests per
     reference), for tags the registry answered; digests taken from the lock or from the
     reference itself carry no labels (use `inspect` for those).
+
+    Timeouts, retries and TLS take their defaults from `TransportOptions` (see there); pass
+    a whole `options`, or override single fields by name (`retries=0`, `total_timeout=30`).
     """
 
     def __init__(
@@ -96,7 +99,15 @@ class Resolver:
         mode: str | None = None,
         with_labels: bool = False,
         options: TransportOptions | None = None,
-        **option_overrides: Any,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        total_timeout: float | None = None,
+        retries: int | None = None,
+        backoff_factor: float | None = None,
+        backoff_jitter: float | None = None,
+        max_retry_after: float | None = None,
+        secure_registries: Iterable[str] | None = None,
+        user_agent: str | None = None,
     ):
         if not isinstance(max_workers, int) or isinstance(max_workers, bool):
             raise TypeError(
@@ -105,13 +116,25 @@ class Resolver:
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         base = options or TransportOptions()
+        given: dict[str, Any] = {
+            "connect_timeout": connect_timeout,
+            "read_timeout": read_timeout,
+            "total_timeout": total_timeout,
+            "retries": retries,
+            "backoff_factor": backoff_factor,
+            "backoff_jitter": backoff_jitter,
+            "max_retry_after": max_retry_after,
+            "secure_registries": secure_registries,
+            "user_agent": user_agent,
+        }
+        overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         insecure = host_set("insecure_registries", insecure_registries)
         self.options = replace(
             base,
             insecure_registries=base.insecure_registries | insecure,
             ca_bundle=ca_bundle if ca_bundle is not None else base.ca_bundle,
             pool_size=max(base.pool_size, max_workers),
-            **option_overrides,
+            **overrides,
         )
         check_ca_bundle(self.options)
         self.max_workers = max_workers
@@ -385,7 +408,7 @@ class Resolver:
         )
 
 
-def resolve(ref: str, *, platform: str | None = None) -> ResolvedImage:
+def resolve(ref: str, platform: str | None = None) -> ResolvedImage:
     """Pin one reference with a fresh default `Resolver`; reuse a `Resolver` for many."""
     with Resolver() as resolver:
         return resolver.resolve(ref, platform=platform)

@@ -2,57 +2,40 @@
 
 Resolvers cache what they resolve, so a default one is shared within one deployment (one root
 stack resource) and never across deployments: a long-lived process (tests, the Automation
-API) must see a tag that moved between two runs.
+API) must see a tag that moved between two runs. The options and the rule for combining them
+with a caller's resolver are the core's (`image_digest.entry_options`), the same in
+`cdktf_digest`.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 
 import pulumi.runtime
 
 from image_digest import Resolver
+from image_digest.entry_options import LockPath, ResolverOptions, chosen_resolver
 
-LockPath = str | os.PathLike[str]
+__all__ = ["LockPath", "choose", "shared"]
 
-_per_deployment: weakref.WeakKeyDictionary[object, dict[tuple[str | None, str | None], Resolver]]
+_per_deployment: weakref.WeakKeyDictionary[object, dict[ResolverOptions, Resolver]]
 _per_deployment = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _check_exclusive(resolver: Resolver | None, lock: LockPath | None, mode: str | None) -> None:
-    if resolver is not None and (lock is not None or mode is not None):
-        raise ValueError(
-            "pass lock= and mode= either to pulumi_digest or to your own image_digest.Resolver, "
-            "not both"
-        )
+def choose(resolver: Resolver | None, options: ResolverOptions) -> Resolver:
+    """The caller's resolver, or a fresh one built from `options`."""
+    return chosen_resolver(resolver, options)
 
 
-def choose(
-    resolver: Resolver | None, *, lock: LockPath | None = None, mode: str | None = None
-) -> Resolver:
-    """The caller's resolver, or a fresh one configured with `lock` and `mode`."""
-    _check_exclusive(resolver, lock, mode)
-    if resolver is not None:
-        return resolver
-    return Resolver(lock=lock, mode=mode)
-
-
-def shared(
-    resolver: Resolver | None, *, lock: LockPath | None = None, mode: str | None = None
-) -> Resolver:
+def shared(resolver: Resolver | None, options: ResolverOptions) -> Resolver:
     """Like `choose`, but reuse one default resolver per deployment so `pin` calls share a cache."""
-    _check_exclusive(resolver, lock, mode)
-    if resolver is not None:
-        return resolver
     root = pulumi.runtime.get_root_resource()
-    if root is None:
-        return Resolver(lock=lock, mode=mode)
-    key = (os.fspath(lock) if lock is not None else None, mode)
+    if resolver is not None or root is None:
+        return chosen_resolver(resolver, options)
     with _lock:
         resolvers = _per_deployment.setdefault(root, {})
-        if key not in resolvers:
-            resolvers[key] = Resolver(lock=lock, mode=mode)
-        return resolvers[key]
+        if options not in resolvers:
+            resolvers[options] = options.build()
+        return resolvers[options]

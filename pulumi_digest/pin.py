@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+
 import pulumi
 
 from image_digest import DigestError, Resolver, needs_resolution
+from image_digest.entry_options import LockPath, check_exclusive, resolver_options
 
 from . import _resolvers
 from ._blocking import run_blocking
-from ._resolvers import LockPath
 from .errors import PinError
 
 
@@ -19,6 +22,8 @@ def pin(
     resolver: Resolver | None = None,
     lock: LockPath | None = None,
     mode: str | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    insecure_registries: Iterable[str] = (),
 ) -> pulumi.Output[str]:
     """The image pinned to its content digest (the core's `repo_digest`).
 
@@ -26,11 +31,15 @@ def pin(
     `pulumi preview` too, and downstream resources show the real diff. An Output `image`
     resolves once its value is known; a reference that already carries a digest passes
     through untouched without a network call. A failure raises `PinError` (the core's error
-    inside), which Pulumi reports naming the resource that used the value. `lock`/`mode`
-    configure the default resolver (see `image_digest.Resolver`); pass them or a `resolver`,
-    not both.
+    inside), which Pulumi reports naming the resource that used the value. `lock`, `mode`,
+    `ca_bundle` and `insecure_registries` configure the default resolver (see
+    `image_digest.Resolver`); pass them or a `resolver`, not both.
     """
-    chosen = _resolvers.shared(resolver, lock=lock, mode=mode)
+    options = resolver_options(
+        lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+    )
+    check_exclusive(resolver, options)
+    chosen = _resolvers.shared(resolver, options)
 
     async def resolve(reference: str) -> str:
         if not needs_resolution(reference):
@@ -38,7 +47,7 @@ def pin(
         try:
             resolved = await run_blocking(chosen.resolve, reference, platform)
         except DigestError as error:
-            raise PinError({reference: error}) from error
+            raise PinError.at("pulumi_digest.pin", reference, error) from error
         if resolved.warning:
             pulumi.log.warn(f"pulumi_digest.pin({reference!r}): {resolved.warning}")
         return resolved.repo_digest

@@ -3,7 +3,7 @@
 The SDK pickles an instance of this class (with dill) into the resource's inputs and state
 (`__provider`), and the engine runs it in a separate `python -m pulumi.dynamic` process,
 which unpickles it by reference to this module. So it holds configuration only:
-the lock path, the mode and whether to read labels. No resolver, session, token or
+the lock path, the mode, whether to read labels, and the TLS options. No resolver, session, token or
 credential is ever captured; each call builds a fresh resolver, which finds credentials the
 same way the program would (docker config, credential helpers, Google ADC).
 """
@@ -24,7 +24,8 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from image_digest import DigestError, ResolvedImage, Resolver
+from image_digest import DigestError, ResolvedImage
+from image_digest.entry_options import ResolverOptions
 
 from . import _engine_log
 
@@ -61,17 +62,32 @@ class DigestImageProvider(ResourceProvider):
 
     # Nothing secret is captured, so the serialized provider need not be a secret.
     serialize_as_secret_always = False
+    # Class-level defaults keep providers pickled into older state (before these options
+    # existed) readable: their instances lack the attributes and fall back to these.
+    ca_bundle: str | None = None
+    insecure_registries: tuple[str, ...] = ()
 
     def __init__(
-        self, *, lock: str | None = None, mode: str | None = None, with_labels: bool = False
+        self,
+        *,
+        lock: str | None = None,
+        mode: str | None = None,
+        with_labels: bool = False,
+        ca_bundle: str | None = None,
+        insecure_registries: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.lock = lock
         self.mode = mode
         self.with_labels = with_labels
+        self.ca_bundle = ca_bundle
+        self.insecure_registries = insecure_registries
 
     def _resolve(self, image: str, platform: str | None) -> ResolvedImage:
-        with Resolver(lock=self.lock, mode=self.mode, with_labels=self.with_labels) as resolver:
+        options = ResolverOptions(
+            self.lock, self.mode, self.with_labels, self.ca_bundle, self.insecure_registries
+        )
+        with options.build() as resolver:
             resolved = resolver.resolve(image, platform=platform)
         if resolved.warning:
             _engine_log.warn(f"DigestImage {image!r}: {resolved.warning}")

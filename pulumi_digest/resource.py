@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 
-from image_digest import MODES
+from image_digest.entry_options import LockPath, resolver_options
 
-from ._resolvers import LockPath
 from .provider import DigestImageProvider
 
 
@@ -22,6 +22,9 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
     `~ digest`; a new image string or platform updates this resource without replacing its
     dependents. `pulumi refresh` resolves again. State holds the image, platform, digest,
     repo_digest (and labels when `with_labels=True`), never a credential.
+
+    It resolves in the engine's provider process, so it takes resolver options (`lock`,
+    `mode`, `with_labels`, `ca_bundle`, `insecure_registries`) rather than a `Resolver` object.
     """
 
     image: pulumi.Output[str]
@@ -40,13 +43,22 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
         lock: LockPath | None = None,
         mode: str | None = None,
         with_labels: bool = False,
+        ca_bundle: str | os.PathLike[str] | None = None,
+        insecure_registries: Iterable[str] = (),
     ) -> None:
-        if mode is not None and mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)} (or None), got {mode!r}")
-        provider = DigestImageProvider(
-            lock=os.fspath(lock) if lock is not None else None,
+        options = resolver_options(
+            lock=lock,
             mode=mode,
             with_labels=with_labels,
+            ca_bundle=ca_bundle,
+            insecure_registries=insecure_registries,
+        )
+        provider = DigestImageProvider(
+            lock=options.lock,
+            mode=options.mode,
+            with_labels=options.with_labels,
+            ca_bundle=options.ca_bundle,
+            insecure_registries=options.insecure_registries,
         )
         props: dict[str, Any] = {
             "image": image,

@@ -12,6 +12,7 @@ are never looked up) and reports tags left in fields the catalog does not cover.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ import pulumi
 
 from image_digest import BatchResolutionError, DigestError, Resolver, needs_resolution
 from image_digest.catalog import merged_fields, platform_rules
+from image_digest.entry_options import LockPath, resolver_options
 from image_digest.fields import find_images, replace_images
 from image_digest.local_builds import LocalBuilds, left_alone_message
 from image_digest.unpinned import (
@@ -30,7 +32,6 @@ from image_digest.unpinned import (
 
 from . import _resolvers, _wire
 from ._blocking import run_blocking
-from ._resolvers import LockPath
 from .errors import PinError
 from .image_fields import IMAGE_FIELDS
 
@@ -152,6 +153,8 @@ def pin_images(
     fields: Mapping[str, str | Sequence[str]] | None = None,
     lock: LockPath | None = None,
     mode: str | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    insecure_registries: Iterable[str] = (),
     strict: bool | None = None,
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
@@ -163,11 +166,14 @@ def pin_images(
     is never deployed by tag. Images the program builds (`pulumi_docker.Image`,
     `pulumi_docker_build.Image`) are never looked up. A tag left in a field no table covers is
     a warning naming the `fields` entry that pins it; `strict=True` (or `IMAGE_DIGEST_STRICT=1`)
-    makes it, like every image left as a tag, an error. `lock`/`mode` configure the default
-    resolver; pass them or a `resolver`, not both.
+    makes it, like every image left as a tag, an error. `lock`, `mode`, `ca_bundle` and
+    `insecure_registries` configure the default resolver; pass them or a `resolver`, not both.
     """
+    options = resolver_options(
+        lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+    )
     pinner = ImagePinner(
-        resolver=_resolvers.choose(resolver, lock=lock, mode=mode),
+        resolver=_resolvers.choose(resolver, options),
         platform=platform,
         skip_prefixes=skip_prefixes,
         fields=fields,

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cdktf_digest import UnresolvedTokenError, pin
+import cdktf_digest
+import image_digest
+from cdktf_digest import PinError, UnresolvedTokenError, pin
 from image_digest import InvalidReferenceError, RegistryError, Resolver
 from tests.cdktf.harness import Cdk, resource
 from tests.support.images import build_image, build_index
@@ -62,14 +64,28 @@ def test_pin_refuses_a_token_and_points_to_registry_digest(cdk: Cdk) -> None:
     assert "unresolved CDK token" in str(caught.value)
 
 
-def test_pin_raises_the_cores_error_for_an_invalid_reference() -> None:
-    with pytest.raises(InvalidReferenceError, match="Not/Valid"):
+def test_pin_raises_pin_error_with_the_cores_error_inside() -> None:
+    with pytest.raises(PinError, match=r"cdktf_digest\.pin: cannot pin 'Not/Valid:tag'") as caught:
         pin("Not/Valid:tag")
+
+    assert isinstance(caught.value.errors["Not/Valid:tag"], InvalidReferenceError)
 
 
 def test_pin_fails_when_the_registry_is_unreachable(dead_host: str) -> None:
-    with pytest.raises(RegistryError, match=dead_host):
+    with pytest.raises(PinError, match=dead_host) as caught:
         pin(f"{dead_host}/app:v1")
+
+    assert isinstance(caught.value.errors[f"{dead_host}/app:v1"], RegistryError)
+
+
+def test_one_pin_error_class_and_one_options_rule_in_both_packages(tmp_path: Path) -> None:
+    import pulumi_digest
+
+    assert cdktf_digest.PinError is pulumi_digest.PinError is image_digest.PinError
+    with pytest.raises(TypeError, match="lock= configure the resolver this library creates"):
+        pin("nginx:1.27", resolver=Resolver(), lock=tmp_path / "x.lock")
+    with pytest.raises(TypeError, match="mode= configure the resolver this library creates"):
+        cdktf_digest.PinImages(resolver=Resolver(), mode="locked")
 
 
 def test_pin_passes_lock_and_mode_to_the_core(

@@ -218,7 +218,13 @@ def test_state_and_provider_hold_no_credential(
     blob = image.raw_inputs["__provider"]
     provider = dill.loads(base64.b64decode(blob))
     assert type(provider) is DigestImageProvider
-    assert vars(provider) == {"lock": None, "mode": None, "with_labels": True}
+    assert vars(provider) == {
+        "lock": None,
+        "mode": None,
+        "with_labels": True,
+        "ca_bundle": None,
+        "insecure_registries": (),
+    }
     everything = json.dumps(
         [image.raw_inputs, image.checked, image.outputs, deployment["app"].inputs], default=str
     )
@@ -243,3 +249,22 @@ def test_serialized_provider_is_stable_and_not_secret(
 def test_unknown_mode_is_rejected_in_the_program() -> None:
     with pytest.raises(ValueError, match="mode must be one of"):
         DigestImage("x", image="nginx:1.27", mode="sometimes")
+
+
+def test_a_lan_registry_over_plain_http_is_reached_with_insecure_registries(
+    provider_process: DynamicProviderProcess, registry: RegistryServer, unique_repo: str
+) -> None:
+    """The engine's provider process resolves with the options the program gave: a registry
+    named by a non-loopback host (`0.0.0.0:PORT` on Linux) speaks plain HTTP only when told."""
+    digest = registry.push(unique_repo, "v1", build_image(f"{unique_repo} lan"))
+    lan = registry.host.replace("127.0.0.1", "0.0.0.0", 1)
+    reference = f"{lan}/{unique_repo}:v1"
+
+    def program(insecure: list[str]) -> None:
+        DigestImage("app-image", image=reference, insecure_registries=insecure)
+
+    deployment = run_program(lambda: program([lan]), preview=False, provider=provider_process)
+
+    assert deployment["app-image"].outputs["repo_digest"] == f"{lan}/{unique_repo}@{digest}"
+    with pytest.raises(EngineError, match="insecure"):
+        run_program(lambda: program([]), preview=False, provider=provider_process)

@@ -109,9 +109,8 @@ def test_invalid_reference_fails_naming_the_resource() -> None:
         run_program(program, preview=True)
 
     assert "invalid image reference 'Not A Reference!'" in str(caught.value)
-    assert "pulumi_digest could not pin the image; refusing to deploy it by tag" in str(
-        caught.value
-    )
+    assert "pulumi_digest.pin: cannot pin 'Not A Reference!'" in str(caught.value)
+    assert "refusing to deploy by tag instead" in str(caught.value)
 
 
 def test_unreachable_registry_fails_and_never_falls_back_to_the_tag(
@@ -131,7 +130,7 @@ def test_unreachable_registry_fails_and_never_falls_back_to_the_tag(
         run_program(program, preview=True, mocks=Recording())
 
     assert f"registry {UNREACHABLE} is unreachable" in str(caught.value)
-    assert "refusing to deploy it by tag" in str(caught.value)
+    assert "refusing to deploy by tag instead" in str(caught.value)
     assert registered == []
 
 
@@ -160,7 +159,8 @@ def test_fallback_uses_the_lock_and_warns(locked_then_down: LockedImage) -> None
 
 
 def test_resolver_and_lock_options_are_exclusive(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="not both"):
+    """The same rule, and the same TypeError, as every entry point in both packages."""
+    with pytest.raises(TypeError, match="lock= configure the resolver this library creates"):
         pin("nginx:1.27", resolver=Resolver(), lock=tmp_path / "x.lock")
 
 

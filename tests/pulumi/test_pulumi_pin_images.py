@@ -202,7 +202,7 @@ def test_invalid_reference_fails_naming_the_resource() -> None:
         run_program(program, preview=True)
 
     message = str(caught.value)
-    assert "could not pin the image of kubernetes:apps/v1:Deployment 'web'" in message
+    assert "kubernetes:apps/v1:Deployment 'web': cannot pin 'UPPER/Case:v1'" in message
     assert "invalid image reference 'UPPER/Case:v1'" in message
 
 
@@ -215,9 +215,9 @@ def test_unreachable_registry_fails_naming_the_resource(fast_resolver: Resolver)
         run_program(program, preview=False)
 
     message = str(caught.value)
-    assert "could not pin the image of docker:index/container:Container 'db'" in message
+    assert "docker:index/container:Container 'db': cannot pin" in message
     assert f"registry {UNREACHABLE} is unreachable" in message
-    assert "refusing to deploy it by tag" in message
+    assert "refusing to deploy by tag instead" in message
 
 
 def test_fallback_warns_naming_the_resource(locked_then_down: LockedImage) -> None:
