@@ -101,12 +101,12 @@ class PinImages(metaclass=_ImplementsIAspect):
         platform: str | None = None,
         skip_prefixes: Iterable[str] = (),
         fields: Mapping[str, str | Iterable[str]] | None = None,
+        strict: bool | None = None,
         resolver: Resolver | None = None,
         lock: LockPath | None = None,
         mode: str | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
-        strict: bool | None = None,
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
         if image_paths is not None:

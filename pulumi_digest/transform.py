@@ -149,13 +149,13 @@ def pin_images(
     *,
     platform: str | None = None,
     skip_prefixes: Iterable[str] = (),
-    resolver: Resolver | None = None,
     fields: Mapping[str, str | Sequence[str]] | None = None,
+    strict: bool | None = None,
+    resolver: Resolver | None = None,
     lock: LockPath | None = None,
     mode: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
-    strict: bool | None = None,
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
 

@@ -46,3 +46,24 @@ def catalog_table() -> str:
         + "."
     )
     return "\n".join(rows) + "\n"
+
+
+def rendered_signature(name: str, obj: object) -> str:
+    """`name(params)` as the docs' reference tables write it: the code's own parameters and
+    defaults, without annotations (and without `self`)."""
+    import inspect
+
+    target = obj.__init__ if inspect.isclass(obj) else obj  # type: ignore[misc]
+    parts: list[str] = []
+    keyword_only = False
+    for parameter in inspect.signature(target).parameters.values():  # type: ignore[arg-type]
+        if parameter.name == "self":
+            continue
+        if parameter.kind is parameter.KEYWORD_ONLY and not keyword_only:
+            parts.append("*")
+            keyword_only = True
+        default = parameter.default
+        parts.append(
+            parameter.name if default is parameter.empty else f"{parameter.name}={default!r}"
+        )
+    return f"{name}({', '.join(parts)})"
