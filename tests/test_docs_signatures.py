@@ -1,7 +1,8 @@
 """The signatures in the docs' reference tables are the code's, so they cannot drift.
 
-A table row that starts with a call (`pin(image, *, ...)` in its first cell) documents that entry point of
-the package its section is about; it must list exactly the code's parameters and defaults.
+A table row that starts with a call (`pin(image, *, ...)` in its first cell) documents that
+entry point of the package its section is about; it must list exactly the code's parameters
+and defaults.
 """
 
 from __future__ import annotations
