@@ -10,12 +10,17 @@ a network call. Afterwards every resource is searched for tags left in fields no
 a warning annotation each, or one error in strict mode.
 
 cdktf and cdktn apply aspects per stack, never those added to the `App`: add this to a stack.
+An aspect that was never applied by the time the program exits (added to the `App`, or to a
+stack never synthesized) says so on stderr, since no tag it should have pinned was pinned.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import warnings
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,6 +47,19 @@ from image_digest.unpinned import (
 )
 
 _PLATFORM_RULES = platform_rules("terraform")
+#: Aspects not yet applied to any construct; jsii holds those added to an App until exit.
+_NOT_APPLIED: weakref.WeakSet[PinImages] = weakref.WeakSet()
+_NEVER_APPLIED = (
+    "cdktf_digest: warning: a PinImages aspect was never applied, so nothing was pinned by it: "
+    "cdktf and cdktn run no aspects added to the App; add it to each TerraformStack "
+    "(Aspects.of(stack).add(PinImages()))\n"
+)
+
+
+@atexit.register
+def _report_never_applied() -> None:
+    if len(_NOT_APPLIED):
+        sys.stderr.write(_NEVER_APPLIED)
 
 
 def _type_of(resource: Any) -> str:
@@ -124,6 +142,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         )
         check_exclusive(resolver, self._options)
         self._resolver = resolver
+        _NOT_APPLIED.add(self)
 
     def visit(self, node: IConstruct) -> None:
         """Pin everything under the construct this aspect was added to, in one batch.
@@ -131,6 +150,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         Visits of the constructs below it (aspects are inherited) have nothing left to do.
         Synthesizing again finds only digests, so no state is kept between visits.
         """
+        _NOT_APPLIED.discard(self)
         flavor = flavor_of(node)
         if not any(aspect is self for aspect in flavor.lib.Aspects.of(node).all):
             return

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -326,3 +329,55 @@ def test_ci_switches_to_locked_mode_by_environment(
     monkeypatch.setenv("IMAGE_DIGEST_MODE", "locked")
 
     assert synth_image() == f"{registry.host}/{unique_repo}@{locked}"
+
+
+def test_an_aspect_added_to_the_app_says_it_was_never_applied(
+    cdk: Cdk, two_images: tuple[str, str, str, str], tmp_path: Path
+) -> None:
+    """cdktf runs no App-level aspects: the tag stays, and the program says so on exit."""
+    app, _, _, _ = two_images
+    program = f"""
+import json
+from {cdk.name} import App, Aspects, TerraformStack
+from {cdk.docker("container").__name__} import Container
+from {cdk.docker("provider").__name__} import DockerProvider
+from cdktf_digest import PinImages
+
+app = App(outdir="out")
+stack = TerraformStack(app, "s")
+DockerProvider(stack, "docker")
+Container(stack, "web", name="web", image="{app}")
+Aspects.of(app).add(PinImages())
+app.synth()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    written = json.loads((tmp_path / "out/stacks/s/cdk.tf.json").read_text())
+    assert written["resource"]["docker_container"]["web"]["image"] == app
+    assert "a PinImages aspect was never applied" in done.stderr
+    assert "add it to each TerraformStack" in done.stderr
+
+
+def test_an_applied_aspect_says_nothing_on_exit(
+    cdk: Cdk, two_images: tuple[str, str, str, str], tmp_path: Path
+) -> None:
+    app, app_pinned, _, _ = two_images
+    program = f"""
+from {cdk.name} import Aspects, Testing, TerraformStack
+from {cdk.docker("container").__name__} import Container
+from cdktf_digest import PinImages
+
+stack = TerraformStack(Testing.app(), "s")
+Container(stack, "web", name="web", image="{app}")
+Aspects.of(stack).add(PinImages())
+print(Testing.synth(stack))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0 and app_pinned in done.stdout, done.stderr
+    assert "never applied" not in done.stderr
