@@ -5,6 +5,7 @@ logic lives in `image_digest.commands.<name>`.
     image-digest lock REF... [--from FILE]      resolve and record in the lock file
     image-digest check [--lock PATH]            exit 1 if any locked tag moved (CI gate)
     image-digest audit FILE...                  exit 1 if a plan/preview/manifest deploys a tag
+    image-digest external                       Terraform external data source: stdin -> digest
     image-digest pin-vars IN [-o OUT]           a .tfvars.json with every image pinned
 """
 
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from image_digest import __version__
-from image_digest.commands import audit, pin_vars
+from image_digest.commands import audit, external, pin_vars
 from image_digest.commands.check import run_check
 from image_digest.commands.lock import run_lock
 from image_digest.commands.options import add_registry_options, add_resolver_options, resolver_from
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(run=run_check)
 
     audit.register(commands)
+    external.register(commands)
     pin_vars.register(commands)
     return parser
 
