@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.audit.cli import audit_json, findings, run_cli
+from tests.support.docs import code_blocks
 from tests.support.images import build_image, build_index
 from tests.support.registry import RegistryServer
 
@@ -242,3 +243,22 @@ def test_suggest_resolves_each_finding_with_its_platform(
     assert rows["aws_lambda_function.fn"]["pinned"] == f"{name}@{arm.digest}"
     assert rows["google_cloud_run_v2_service.gone"]["pinned"] is None
     assert f"{name}:gone" in rows["google_cloud_run_v2_service.gone"]["error"]
+
+
+def test_the_documented_json_schema_is_what_audit_prints(tmp_path: Path) -> None:
+    path = tmp_path / "rendered.yaml"
+    path.write_text(MANIFESTS)
+    [documented] = [
+        json.loads(block)
+        for block in code_blocks("docs/terraform.md", "json")
+        if '"findings"' in block
+    ]
+
+    _, report = audit_json(path)
+
+    assert report["version"] == documented["version"] == 1
+    assert set(report) == set(documented)
+    assert set(report["files"][0]) == set(documented["files"][0])
+    assert set(report["counts"]) == set(documented["counts"])
+    for finding in report["findings"]:
+        assert set(finding) == set(documented["findings"][0])

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from image_digest.tfvars import image_values
 from tests.audit.cli import run_cli
+from tests.support.docs import code_blocks
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -128,3 +130,19 @@ def test_a_missing_input_file_is_named(tmp_path: Path) -> None:
 
     assert done.returncode == 2
     assert f"cannot read variables from {tmp_path / 'nope.json'}" in done.stderr
+
+
+def test_the_documented_variables_file_has_the_three_images_it_says() -> None:
+    [documented] = [
+        json.loads(block)
+        for block in code_blocks("docs/terraform.md", "json")
+        if '"api_image"' in block
+    ]
+
+    found = image_values(documented)
+
+    assert [(value.path, value.reference.rsplit("/", 1)[1]) for value in found] == [
+        ("api_image", "api:latest"),
+        ("workers.image", "mailer:2.1"),
+        ("task.container_definitions|json.image", "app:1.4"),
+    ]
