@@ -27,7 +27,8 @@ from image_digest.unpinned import unpinned_images
 @dataclass(frozen=True)
 class Finding:
     """A reference deployed by tag: where (`path` in field syntax) and how it was found
-    (`catalog` or `heuristic`); `platform` is what the resource runs (Lambda), if fixed."""
+    (`catalog` or `heuristic`); `platform` is what the resource runs (Lambda), if fixed;
+    `secret` when the value is marked secret or sensitive, so it must not be shown."""
 
     address: str
     type: str
@@ -35,6 +36,12 @@ class Finding:
     reference: str
     source: str
     platform: str | None = None
+    secret: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The reference as output may show it."""
+        return "[secret]" if self.secret else self.reference
 
     def allowed_by(self, patterns: tuple[str, ...]) -> bool:
         """Does a glob match the reference as written, or its canonical form?"""
@@ -59,10 +66,10 @@ def tags_in(resource: Resource) -> list[Finding]:
         for value in find_images(props, [path]):
             if _is_tag(value):
                 where = (resource.address, resource.type, path, value)
-                found[Finding(*where, "catalog", platform)] = None
+                found[Finding(*where, "catalog", platform, resource.hides(value))] = None
     for item in unpinned_images(props, covered=(*fields, *built)):
         where = (resource.address, resource.type, item.path, item.reference)
-        found[Finding(*where, "heuristic")] = None
+        found[Finding(*where, "heuristic", secret=resource.hides(item.reference))] = None
     return list(found)
 
 

@@ -21,7 +21,8 @@ are left out; any other step with a `newState` is audited, so an op added later 
 Values the engine does not know yet are the string `UNKNOWN` (the SDKs' `rpc.UNKNOWN`);
 secrets are `"[secret]"` in a preview and, in an export, an object signed with `SECRET_SIG`
 holding `ciphertext`, or `plaintext` (a JSON text) with `--show-secrets`. Unknowns and
-ciphertext stand for nothing; plaintext is audited as the value it holds.
+ciphertext stand for nothing; plaintext is audited as the value it holds, and a finding in
+it is not printed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from image_digest.audit.resources import Resource
+from image_digest.audit.resources import Resource, strings
 
 #: What the engine writes for a value not known until the update runs.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -85,15 +86,18 @@ def export_resources(export: Mapping[str, Any]) -> Iterator[Resource]:
 
 
 def _resource(state: Mapping[str, Any], urn: str) -> Resource:
-    return Resource("pulumi", str(state.get("type")), urn, _plain(state.get("inputs")))
+    secrets: set[str] = set()
+    inputs = _plain(state.get("inputs"), secrets)
+    return Resource("pulumi", str(state.get("type")), urn, inputs, frozenset(secrets))
 
 
-def _plain(value: Any) -> Any:
-    """`value` with unknowns and unreadable secrets as None, readable secrets unwrapped."""
+def _plain(value: Any, secrets: set[str]) -> Any:
+    """`value` with unknowns and unreadable secrets as None, readable secrets unwrapped (and
+    their strings added to `secrets`)."""
     if isinstance(value, str):
         return None if value == UNKNOWN else value
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [_plain(item, secrets) for item in value]
     if not isinstance(value, Mapping):
         return value
     if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
@@ -101,10 +105,12 @@ def _plain(value: Any) -> Any:
         if not isinstance(plaintext, str):
             return None
         try:
-            return _plain(json.loads(plaintext))
+            revealed = _plain(json.loads(plaintext), secrets)
         except ValueError:
             return None
-    return {key: _plain(item) for key, item in value.items()}
+        secrets.update(strings(revealed))
+        return revealed
+    return {key: _plain(item, secrets) for key, item in value.items()}
 
 
 def _list(value: Any) -> list[Any]:

@@ -3,8 +3,9 @@
 A plan (`terraform show -json PLANFILE`, format_version 1.x) lists `resource_changes`, each
 with `address` (`module.x.aws_ecs_task_definition.app`), `type`, `mode` and `change`:
 `actions` (`["create"]`, `["update"]`, `["delete", "create"]`, `["no-op"]`, `["read"]`,
-`["delete"]`), the planned `after` values and `after_unknown`, which marks values known only
-after apply (Terraform leaves those out of `after`). Only resources being created or updated
+`["delete"]`), the planned `after` values, `after_unknown`, which marks values known only
+after apply (Terraform leaves those out of `after`), and `after_sensitive`, which marks
+sensitive ones (their findings are not printed). Only resources being created or updated
 deploy anything; what is deleted, read or left as it is, is not audited.
 
 A synthesized stack is Terraform's JSON configuration: `resource.<type>.<name>` holds each
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from image_digest.audit.resources import Resource
+from image_digest.audit.resources import Resource, strings
 
 #: Actions of a resource change that deploy its `after` values.
 DEPLOYING_ACTIONS = frozenset({"create", "update"})
@@ -55,7 +56,9 @@ def plan_resources(plan: Mapping[str, Any]) -> Iterator[Resource]:
         if not DEPLOYING_ACTIONS.intersection(_list(planned.get("actions"))):
             continue
         after = _known(planned.get("after"), planned.get("after_unknown"))
-        yield Resource("terraform", str(change.get("type")), str(change.get("address")), after)
+        secrets = frozenset(_sensitive(after, planned.get("after_sensitive")))
+        address = str(change.get("address"))
+        yield Resource("terraform", str(change.get("type")), address, after, secrets)
 
 
 def stack_resources(stack: Mapping[str, Any]) -> Iterator[Resource]:
@@ -78,6 +81,18 @@ def _known(after: Any, unknown: Any) -> Any:
     if isinstance(after, list) and isinstance(unknown, list):
         return [_known(v, unknown[i] if i < len(unknown) else None) for i, v in enumerate(after)]
     return after
+
+
+def _sensitive(after: Any, marks: Any) -> Iterator[str]:
+    """The strings of `after` that `after_sensitive` marks."""
+    if marks is True:
+        yield from strings(after)
+    elif isinstance(after, Mapping) and isinstance(marks, Mapping):
+        for key, value in after.items():
+            yield from _sensitive(value, marks.get(key))
+    elif isinstance(after, list) and isinstance(marks, list):
+        for value, mark in zip(after, marks, strict=False):
+            yield from _sensitive(value, mark)
 
 
 def _list(value: Any) -> list[Any]:

@@ -11,14 +11,16 @@ YAML. Each finding is one line on stdout, `FILE: ADDRESS: PATH: REFERENCE` (with
      "files": [{"file": str, "format": str, "resources": int}],
      "findings": [{"file": str, "format": str, "address": str, "type": str, "path": str,
                    "reference": str, "source": "catalog" | "heuristic",
-                   "platform": str | null, "allowed": bool,
+                   "secret": bool, "platform": str | null, "allowed": bool,
                    "pinned": str | null, "error": str | null}],
      "counts": {"findings": int, "allowed": int}}
 
 `format` is one of `audit.FORMATS`; `path` is in field syntax (`image_digest.fields`);
-`allowed` findings matched an `--allow` glob and do not fail the gate; `pinned` and `error`
-are set with `--suggest`. Exit status: 0 nothing deployed by tag, 1 something is, 2 a file
-could not be read or is of no known format (nothing is audited then).
+`allowed` findings matched an `--allow` glob and do not fail the gate; a `secret` finding (in
+a value Terraform marks sensitive or Pulumi secret) shows its reference as `[secret]` and is
+not resolved; `pinned` and `error` are set with `--suggest`. Exit status: 0 nothing deployed
+by tag, 1 something is, 2 a file could not be read or is of no known format (nothing is
+audited then).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Row:
 
     def line(self) -> str:
         f = self.finding
-        text = f"{self.document.path}: {f.address}: {f.path}: {f.reference}"
+        text = f"{self.document.path}: {f.address}: {f.path}: {f.shown}"
         return f"{text} -> {self.pinned}" if self.pinned else text
 
     def as_dict(self) -> dict[str, object]:
@@ -61,8 +63,9 @@ class Row:
             "address": f.address,
             "type": f.type,
             "path": f.path,
-            "reference": f.reference,
+            "reference": f.shown,
             "source": f.source,
+            "secret": f.secret,
             "platform": f.platform,
             "allowed": self.allowed,
             "pinned": self.pinned,
@@ -81,7 +84,7 @@ def run_audit(args: argparse.Namespace) -> int:
     ]
     failing = [row for row in rows if not row.allowed]
     if args.suggest and failing:
-        _suggest(args, failing)
+        _suggest(args, [row for row in failing if not row.finding.secret])
     if args.json:
         print(json.dumps(_as_json(documents, rows), indent=2))
     else:

@@ -28,6 +28,10 @@ variable "task" {
 variable "batch" { type = object({ container_properties = string }) }
 variable "job_image" { type = string }
 variable "pinned_image" { type = string }
+variable "private_image" {
+  type      = string
+  sensitive = true
+}
 
 resource "terraform_data" "web" {
   input = { image = var.web_image, sidecars = var.sidecars }
@@ -42,6 +46,10 @@ resource "terraform_data" "task" {
 
 resource "terraform_data" "batch" {
   input = var.batch
+}
+
+resource "terraform_data" "private" {
+  input = { image = var.private_image }
 }
 
 resource "terraform_data" "pinned" {
@@ -74,7 +82,7 @@ class Images:
     def __init__(self, registry: RegistryServer, repo: str) -> None:
         self.tag: dict[str, str] = {}
         self.pinned: dict[str, str] = {}
-        for role in ("web", "sidecar", "app", "batch", "job"):
+        for role in ("web", "sidecar", "app", "batch", "job", "private"):
             digest = registry.push(repo, role, build_image(f"{repo}/{role}"))
             self.tag[role] = registry.reference(repo, role)
             self.pinned[role] = f"{registry.host}/{repo}@{digest}"
@@ -88,6 +96,7 @@ class Images:
             "batch": {"container_properties": json.dumps({"image": self.tag["batch"]})},
             "job_image": self.tag["job"],
             "pinned_image": self.digest_reference,
+            "private_image": self.tag["private"],
         }
 
 
@@ -118,14 +127,16 @@ def test_audit_finds_every_tag_in_a_real_plan_with_its_address(
     status, report = audit_json(plan)
 
     assert status == 1
-    assert report["files"] == [{"file": str(plan), "format": "terraform-plan", "resources": 6}]
+    assert report["files"] == [{"file": str(plan), "format": "terraform-plan", "resources": 7}]
     assert findings(report) == {
         ("terraform_data.web", "input.image", images.tag["web"]),
         ("terraform_data.web", "input.sidecars[].image", images.tag["sidecar"]),
         ("terraform_data.task", "input.container_definitions|json[].image", images.tag["app"]),
         ("terraform_data.batch", "input.container_properties|json.image", images.tag["batch"]),
         ("module.jobs.terraform_data.job", "input.image", images.tag["job"]),
+        ("terraform_data.private", "input.image", "[secret]"),  # a sensitive variable
     }
+    assert [f["secret"] for f in report["findings"]].count(True) == 1
     assert {f["source"] for f in report["findings"]} == {"heuristic"}
     assert {f["type"] for f in report["findings"]} == {"terraform_data"}
 
@@ -134,8 +145,9 @@ def test_audit_finds_every_tag_in_a_real_plan_with_its_address(
     assert f"{plan}: module.jobs.terraform_data.job: input.image: {images.tag['job']}\n" in (
         text.stdout
     )
-    assert len(text.stdout.splitlines()) == 5
-    assert "5 images deployed by tag" in text.stderr
+    assert len(text.stdout.splitlines()) == 6
+    assert "6 images deployed by tag" in text.stderr
+    assert images.tag["private"] not in text.stdout + text.stderr
 
 
 def test_pin_vars_then_replan_passes_the_audit(workdir: HclWorkdir, images: Images) -> None:
@@ -154,6 +166,7 @@ def test_pin_vars_then_replan_passes_the_audit(workdir: HclWorkdir, images: Imag
     }
     assert variables["job_image"] == images.pinned["job"]
     assert variables["pinned_image"] == images.digest_reference
+    assert variables["private_image"] == images.pinned["private"]
     assert list(variables) == list(images.variables())  # same variables, same order
 
     plan = workdir.plan_json("pinned-plan.json")

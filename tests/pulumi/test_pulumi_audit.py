@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 from pulumi.runtime import rpc
 
 from image_digest.audit.pulumi import SECRET_SIG, UNKNOWN
-from tests.audit.cli import audit_json, findings
+from tests.audit.cli import audit_json, findings, run_cli
 from tests.pulumi.harness.engine import Registration
 from tests.pulumi.harness.program import EchoMocks, run_program
 from tests.support.images import build_image
@@ -149,7 +149,7 @@ def test_audit_of_a_stack_export(
     container = "docker:index/container:Container"
     assert findings(report) == {
         (program.urn(container, "web"), "image", program.tag),
-        (program.urn(container, "secret"), "image", f"{program.name}:secret"),  # --show-secrets
+        (program.urn(container, "secret"), "image", "[secret]"),  # seen, never shown
         (program.urn("docker:index/remoteImage:RemoteImage", "base"), "name", program.tag),
         (program.urn("acme:index:Worker", "queue"), "spec.image", program.tag),
         (
@@ -158,3 +158,6 @@ def test_audit_of_a_stack_export(
             program.tag,
         ),
     }
+    assert [f["secret"] for f in report["findings"]].count(True) == 1
+    text = run_cli("audit", path)
+    assert text.returncode == 1 and f"{program.name}:secret" not in text.stdout + text.stderr
