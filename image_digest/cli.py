@@ -4,6 +4,9 @@ logic lives in `image_digest.commands.<name>`.
     image-digest resolve REF...                 print REF<TAB>REPO@DIGEST per reference
     image-digest lock REF... [--from FILE]      resolve and record in the lock file
     image-digest check [--lock PATH]            exit 1 if any locked tag moved (CI gate)
+    image-digest audit FILE...                  exit 1 if a plan/preview/manifest deploys a tag
+    image-digest external                       Terraform external data source: stdin -> digest
+    image-digest pin-vars IN [-o OUT]           a .tfvars.json with every image pinned
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from image_digest import __version__
+from image_digest.commands import audit, external, pin_vars
 from image_digest.commands.check import run_check
 from image_digest.commands.lock import run_lock
 from image_digest.commands.options import add_registry_options, add_resolver_options, resolver_from
@@ -127,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print a JSON array of findings")
     add_registry_options(check)
     check.set_defaults(run=run_check)
+
+    audit.register(commands)
+    external.register(commands)
+    pin_vars.register(commands)
     return parser
 
 

@@ -1,0 +1,21 @@
+"""Audit planned deployments for images deployed by tag: the CI gate behind `image-digest audit`.
+
+`read_document` tells a file's format by its content (Terraform plan JSON, CDKTF
+`cdk.tf.json`, Pulumi preview or stack export, Kubernetes YAML) and reads the resources it
+deploys; `tags_in` lists the references one resource deploys by tag, reading the same catalog
+and heuristics the pinners use.
+"""
+
+from image_digest.audit.findings import Finding, tags_in
+from image_digest.audit.formats import FORMATS, UnreadableInputError, read_document
+from image_digest.audit.resources import Document, Resource
+
+__all__ = [
+    "FORMATS",
+    "Document",
+    "Finding",
+    "Resource",
+    "UnreadableInputError",
+    "read_document",
+    "tags_in",
+]

@@ -1,0 +1,84 @@
+"""Which references in a resource are deployed by tag: the catalog first, heuristics after.
+
+A field the catalog names for the resource's type is an image field for certain, so every
+reference in it without a digest is a finding, even a bare `nginx`. Every other field named
+like an image (`unpinned_images`) is reported only when its value clearly is an image (it has
+a tag, or names a registry host). Values that are not references at all are never findings:
+unknowns, expressions such as `${var.image}`, `[secret]`. The names a resource builds (a
+`docker_image` with a `build` block, `pulumi_docker.Image`'s `imageName`) are not deployed
+from a registry, so they are not findings either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from image_digest.audit.resources import Resource
+from image_digest.catalog import builds, image_fields, platform_rules
+from image_digest.errors import InvalidReferenceError
+from image_digest.fields import find_images
+from image_digest.reference import parse
+from image_digest.selection import needs_resolution
+from image_digest.unpinned import unpinned_images
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A reference deployed by tag: where (`path` in field syntax) and how it was found
+    (`catalog` or `heuristic`); `platform` is what the resource runs (Lambda), if fixed;
+    `secret` when the value is marked secret or sensitive, so it must not be shown."""
+
+    address: str
+    type: str
+    path: str
+    reference: str
+    source: str
+    platform: str | None = None
+    secret: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The reference as output may show it."""
+        return "[secret]" if self.secret else self.reference
+
+    def allowed_by(self, patterns: tuple[str, ...]) -> bool:
+        """Does a glob match the reference as written, or its canonical form?"""
+        spellings = {self.reference, str(parse(self.reference))}
+        return any(fnmatchcase(s, pattern) for s in spellings for pattern in patterns)
+
+
+def tags_in(resource: Resource) -> list[Finding]:
+    """Every reference `resource` deploys by tag, catalog fields first, without repeats."""
+    props = resource.props if isinstance(resource.props, Mapping) else {}
+    fields = image_fields(resource.host).get(resource.type, ())
+    built = tuple(
+        name
+        for rule in builds(resource.host).get(resource.type, ())
+        if rule.builds(props)
+        for name in rule.names
+    )
+    rule = platform_rules(resource.host).get(resource.type)
+    platform = rule.platform_for(props) if rule else None
+    found: dict[Finding, None] = {}
+    for path in (p for p in fields if p not in built):
+        for value in find_images(props, [path]):
+            if _is_tag(value):
+                where = (resource.address, resource.type, path, value)
+                found[Finding(*where, "catalog", platform, resource.hides(value))] = None
+    for item in unpinned_images(props, covered=(*fields, *built)):
+        where = (resource.address, resource.type, item.path, item.reference)
+        found[Finding(*where, "heuristic", secret=resource.hides(item.reference))] = None
+    return list(found)
+
+
+def _is_tag(value: str) -> bool:
+    """A valid reference without a digest; anything else is not a reference to report."""
+    if not needs_resolution(value):
+        return False
+    try:
+        parse(value)
+    except InvalidReferenceError:
+        return False
+    return True

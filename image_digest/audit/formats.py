@@ -1,0 +1,99 @@
+"""Tell an input file's format by its content, never its name, and read its resources.
+
+CI jobs name files freely (`plan.json`, `tfplan.out.json`, `preview.txt`), and a stack export
+and a preview are both `.json`; so each reader says whether a parsed document is its kind,
+and the first that does reads it. JSON is tried first; what is not JSON is read as YAML
+(Kubernetes manifests, which needs PyYAML: the `audit` extra).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from image_digest.audit import kubernetes, pulumi, terraform
+from image_digest.audit.resources import Document, Resource
+
+#: Every format, as named in messages and in `--json` output.
+FORMATS = {
+    "terraform-plan": "a Terraform plan (terraform show -json PLANFILE)",
+    "cdktf": "a CDKTF stack (cdk.tf.json)",
+    "pulumi-preview": "a Pulumi preview (pulumi preview --json)",
+    "pulumi-export": "a Pulumi stack export (pulumi stack export)",
+    "kubernetes": "Kubernetes YAML or JSON manifests",
+}
+
+_Reader = tuple[str, Callable[[Any], bool], Callable[[Any], Iterable[Resource]]]
+_JSON_READERS: tuple[_Reader, ...] = (
+    ("terraform-plan", terraform.is_plan, terraform.plan_resources),
+    ("pulumi-preview", pulumi.is_preview, pulumi.preview_resources),
+    ("pulumi-export", pulumi.is_export, pulumi.export_resources),
+    ("cdktf", terraform.is_stack, terraform.stack_resources),
+    ("kubernetes", kubernetes.is_manifest, lambda doc: kubernetes.manifest_resources([doc])),
+)
+
+
+class UnreadableInputError(ValueError):
+    """An input file cannot be read, or is none of the formats audit knows."""
+
+
+def read_document(path: str) -> Document:
+    """The resources `path` deploys, in the format its content shows."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _unknown(path, "it is not UTF-8 text") from None
+    if not text.strip():
+        raise _unknown(path, "it is empty")
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return _read_yaml(path, text, json_error=exc)
+    if terraform.is_state(document):
+        raise _unknown(
+            path,
+            "it is Terraform state (terraform show -json without a plan file), which deploys "
+            "nothing; audit the plan instead: terraform plan -out tfplan && terraform show "
+            "-json tfplan > plan.json",
+        )
+    for name, recognizes, read in _JSON_READERS:
+        if recognizes(document):
+            return Document(path, name, tuple(read(document)))
+    return _unknown_json(path, document)
+
+
+def _read_yaml(path: str, text: str, *, json_error: ValueError) -> Document:
+    if text.lstrip().startswith(("{", "[")):
+        raise _unknown(path, f"it starts like JSON but is not valid JSON: {json_error}")
+    try:
+        import yaml  # type: ignore[import-untyped]  # the `audit` extra, for Kubernetes YAML
+    except ModuleNotFoundError:
+        raise _unknown(
+            path,
+            "it is not JSON, and reading it as Kubernetes YAML needs PyYAML: "
+            "pip install 'image-digest[audit]'",
+        ) from None
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise _unknown(path, f"it is neither JSON nor YAML: {detail}") from None
+    if not any(kubernetes.is_manifest(document) for document in documents):
+        raise _unknown(path, "it is YAML, but no document in it has a Kubernetes `kind`")
+    return Document(path, "kubernetes", tuple(kubernetes.manifest_resources(documents)))
+
+
+def _unknown_json(path: str, document: Any) -> Document:
+    if isinstance(document, dict):
+        keys = ", ".join(sorted(document)[:8]) or "none"
+        raise _unknown(path, f"it is a JSON object with none of their keys (its keys: {keys})")
+    raise _unknown(path, f"it is JSON, but a {type(document).__name__}, not an object")
+
+
+def _unknown(path: str, reason: str) -> UnreadableInputError:
+    tried = "; ".join(FORMATS.values())
+    return UnreadableInputError(f"{path}: not an input audit reads ({reason}); tried: {tried}")

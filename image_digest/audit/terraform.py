@@ -1,0 +1,99 @@
+"""Terraform's two documents: a plan in JSON, and a synthesized CDKTF stack (`cdk.tf.json`).
+
+A plan (`terraform show -json PLANFILE`, format_version 1.x) lists `resource_changes`, each
+with `address` (`module.x.aws_ecs_task_definition.app`), `type`, `mode` and `change`:
+`actions` (`["create"]`, `["update"]`, `["delete", "create"]`, `["no-op"]`, `["read"]`,
+`["delete"]`), the planned `after` values, `after_unknown`, which marks values known only
+after apply (Terraform leaves those out of `after`), and `after_sensitive`, which marks
+sensitive ones (their findings are not printed). Only resources being created or updated
+deploy anything; what is deleted, read or left as it is, is not audited.
+
+A synthesized stack is Terraform's JSON configuration: `resource.<type>.<name>` holds each
+resource's arguments (cdktf's `//` metadata beside them). Its values may be expressions
+(`${var.image}`, `repo@${data.x.y.sha256_digest}`) known only at plan time: they are not
+references, so they are not findings; audit the plan to see their values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from image_digest.audit.resources import Resource, strings
+
+#: Actions of a resource change that deploy its `after` values.
+DEPLOYING_ACTIONS = frozenset({"create", "update"})
+
+
+def is_plan(document: Any) -> bool:
+    return (
+        isinstance(document, Mapping)
+        and "format_version" in document
+        and ("resource_changes" in document or "planned_values" in document)
+    )
+
+
+def is_state(document: Any) -> bool:
+    """`terraform show -json` without a plan file: the state, which deploys nothing."""
+    return (
+        isinstance(document, Mapping)
+        and "format_version" in document
+        and "terraform_version" in document
+        and not is_plan(document)
+    )
+
+
+def is_stack(document: Any) -> bool:
+    return isinstance(document, Mapping) and isinstance(document.get("resource"), Mapping)
+
+
+def plan_resources(plan: Mapping[str, Any]) -> Iterator[Resource]:
+    """The resources a plan creates or updates, with their known planned values."""
+    for change in _list(plan.get("resource_changes")):
+        if not isinstance(change, Mapping) or not isinstance(change.get("change"), Mapping):
+            continue
+        planned = change["change"]
+        if not DEPLOYING_ACTIONS.intersection(_list(planned.get("actions"))):
+            continue
+        after = _known(planned.get("after"), planned.get("after_unknown"))
+        secrets = frozenset(_sensitive(after, planned.get("after_sensitive")))
+        address = str(change.get("address"))
+        yield Resource("terraform", str(change.get("type")), address, after, secrets)
+
+
+def stack_resources(stack: Mapping[str, Any]) -> Iterator[Resource]:
+    """Every `resource.<type>.<name>` of a Terraform JSON configuration."""
+    for resource_type, blocks in stack["resource"].items():
+        if not isinstance(blocks, Mapping):
+            continue
+        for name, attributes in blocks.items():
+            if isinstance(attributes, Mapping):
+                props = {k: v for k, v in attributes.items() if k != "//"}
+                yield Resource("terraform", resource_type, f"{resource_type}.{name}", props)
+
+
+def _known(after: Any, unknown: Any) -> Any:
+    """`after` without the values `after_unknown` marks unknown (None stands in for them)."""
+    if unknown is True:
+        return None
+    if isinstance(after, Mapping) and isinstance(unknown, Mapping):
+        return {k: _known(v, unknown.get(k)) for k, v in after.items()}
+    if isinstance(after, list) and isinstance(unknown, list):
+        return [_known(v, unknown[i] if i < len(unknown) else None) for i, v in enumerate(after)]
+    return after
+
+
+def _sensitive(after: Any, marks: Any) -> Iterator[str]:
+    """The strings of `after` that `after_sensitive` marks."""
+    if marks is True:
+        yield from strings(after)
+    elif isinstance(after, Mapping) and isinstance(marks, Mapping):
+        for key, value in after.items():
+            yield from _sensitive(value, marks.get(key))
+    elif isinstance(after, list) and isinstance(marks, list):
+        for value, mark in zip(after, marks, strict=False):
+            yield from _sensitive(value, mark)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,101 @@
+"""`image-digest pin-vars IN.tfvars.json [-o OUT]`: the same variables, every image pinned.
+
+For plain Terraform, which cannot resolve a digest while it plans: CI runs
+`image-digest pin-vars images.tfvars.json -o images.auto.tfvars.json` before `terraform plan`
+(see docs/terraform.md). Which values are images: `image_digest.tfvars`. The output goes to
+stdout, or with `-o` to OUT, written atomically; on any error (unreadable input, a bad
+reference, a registry failure) nothing is written at all.
+
+Exit status: 0 written; 1 some image could not be resolved; 2 the input cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from image_digest.commands.options import add_resolver_options, resolver_from
+from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note, warn
+from image_digest.errors import DigestError, InvalidReferenceError
+from image_digest.resolved import ResolvedImage
+from image_digest.tfvars import image_values, pin_values, render, write_atomically
+
+
+def run_pin_vars(args: argparse.Namespace) -> int:
+    variables = read_variables(args.input)
+    try:
+        values = image_values(variables)
+    except InvalidReferenceError as exc:
+        raise UsageError(f"{args.input}: {exc} (nothing was written)") from None
+    references = list(dict.fromkeys(value.reference for value in values))
+    outcome: dict[str, ResolvedImage | DigestError] = {}
+    if references:
+        with resolver_from(args) as resolver:
+            outcome = resolver.resolve_each(references, platform=args.platform)
+    failures = [result for result in outcome.values() if isinstance(result, DigestError)]
+    for failure in failures:
+        error(f"{args.input}: {failure}")
+    if failures:
+        error(f"{len(failures)} images could not be resolved; nothing was written")
+        return EXIT_FAILED
+    pinned = {ref: r.repo_digest for ref, r in outcome.items() if isinstance(r, ResolvedImage)}
+    for result in outcome.values():
+        if isinstance(result, ResolvedImage) and result.warning:
+            warn(result.warning)
+    text = render(pin_values(variables, values, pinned))
+    if args.output:
+        try:
+            write_atomically(args.output, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        note(f"wrote {args.output}: {len(pinned)} images pinned in {len(values)} places")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def read_variables(path: str) -> Mapping[str, Any]:
+    """A `.tfvars.json` file: one JSON object of variables, or a usage error naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read variables from {path}: {reason}") from None
+    try:
+        variables = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{path}: not JSON ({exc}); pin-vars reads Terraform's JSON variables files "
+            "(*.tfvars.json), not HCL .tfvars (nothing was written)"
+        ) from None
+    if not isinstance(variables, dict):
+        raise UsageError(
+            f"{path}: a variables file must be one JSON object of variable names to values, "
+            f"not a {type(variables).__name__} (nothing was written)"
+        )
+    return variables
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `pin-vars` to the CLI."""
+    pin_vars = commands.add_parser(
+        "pin-vars",
+        help="write a .tfvars.json with every image pinned to its digest",
+        description="Read IN (a Terraform JSON variables file) and write the same variables "
+        "with every image reference pinned: top-level variables named *image, *_image or "
+        "*image_uri, and image fields at any depth (image, image_uri, JSON container "
+        "definitions...). Nothing is written on any error.",
+    )
+    pin_vars.add_argument("input", metavar="IN", help="variables file, e.g. images.tfvars.json")
+    pin_vars.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="write here, atomically (default: stdout), e.g. images.auto.tfvars.json",
+    )
+    add_resolver_options(pin_vars)
+    pin_vars.set_defaults(run=run_pin_vars)
