@@ -114,8 +114,16 @@ class RegistryTransport:
                 release(response)
                 challenge = fresh
                 continue
-            # A token whose access claim grants nothing would be granted again: give up now.
-            if challenge is None or attempt == 2 or (token is not None and token.grants_nothing):
+            # Asking again would change nothing when the token's access claim grants nothing,
+            # when the registry says the token lacks the scope (RFC 6750 insufficient_scope:
+            # the token server decided), or for Basic credentials that are still the same.
+            if (
+                challenge is None
+                or attempt == 2
+                or (token is not None and token.grants_nothing)
+                or (token is not None and fresh is not None and _insufficient_scope(fresh))
+                or (challenge.scheme == "basic" and not short_lived(self._credential))
+            ):
                 raise self._denied(
                     method, url, all_headers, response, repository, deadline, reference
                 )
@@ -527,3 +535,8 @@ def _describe(error: Exception | None, options: TransportOptions) -> str:
     if any(issubclass(kind, ConnectionResetError) for kind in chain):
         return "the connection was reset"
     return f"the connection failed ({type(error).__name__})"
+
+
+def _insufficient_scope(challenge: Challenge) -> bool:
+    """A 401 saying the token lacks the scope, not that it expired: a new one would too."""
+    return challenge.params.get("error") == "insufficient_scope"
