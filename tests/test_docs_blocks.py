@@ -108,7 +108,8 @@ def test_python_block_runs_as_written(
     file: str, needle: str, localized: Localized, in_tmp: Path
 ) -> None:
     code = localized(code_block(file, needle))
-    run: Callable[[], object] = lambda: exec(compile(code, f"{file} block", "exec"), {})  # noqa: E731
+    namespace: dict[str, object] = {}
+    run: Callable[[], object] = lambda: exec(compile(code, f"{file} block", "exec"), namespace)  # noqa: E731
     if PYTHON[file, needle] == "pulumi":
         (in_tmp / "project").mkdir()
         with DynamicProviderProcess(in_tmp / "project") as provider:
@@ -122,6 +123,10 @@ def test_python_block_runs_as_written(
         assert bool(images) == ("Service(" in code)  # the programs that deploy one are pinned
     else:
         run()
+    if "TerraformStack(" in code:  # a fragment that builds a stack: synthesize it, as a
+        import cdktf  # program would, so its aspect is applied (not reported at exit)
+
+        cdktf.Testing.synth(namespace["stack"])
 
 
 def console_lines() -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
 from image_digest.errors import printable
-from image_digest.keychain.credentials import Basic, Credential, IdentityToken
+from image_digest.keychain.credentials import Basic, Credential, ExchangeToken, IdentityToken
 from image_digest.keychain.source import describe_keychain, keychain_label
 
 
@@ -89,7 +89,7 @@ _FORMS = (
 def _credential(host: str, value: object) -> Credential:
     """One credential, in an accepted form; anything else is a TypeError that shows them (and
     never the value, which may be a secret)."""
-    if isinstance(value, Basic | IdentityToken):
+    if isinstance(value, Basic | IdentityToken | ExchangeToken):
         return value
     if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value):
         return Basic(value[0], value[1])

@@ -25,12 +25,19 @@ from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, Pr
 from image_digest.denied import access_denied, registry_said
 from image_digest.errors import AuthenticationError, DigestError, RegistryError, printable
 from image_digest.keychain.chain import Keychain
-from image_digest.keychain.credentials import Basic, Credential, IdentityToken
+from image_digest.keychain.credentials import (
+    Basic,
+    Credential,
+    ExchangeToken,
+    IdentityToken,
+    short_lived,
+)
 from image_digest.keychain.source import describe_source
 from image_digest.transport.challenge import Challenge, parse_challenge
 from image_digest.transport.connection import enforcing
 from image_digest.transport.deadline import Deadline
 from image_digest.transport.errorbody import error_body
+from image_digest.transport.exchange import exchange_token
 from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
 from image_digest.transport.secrets import Secrets
@@ -70,6 +77,7 @@ class RegistryTransport:
         self._fetch_locks_lock = threading.Lock()
         self._challenge: Challenge | None = _UNSET
         self._credential: Credential | None = _UNSET
+        self._exchanged: tuple[ExchangeToken, IdentityToken] | None = None
         self._secrets = Secrets()
         self._source = "anonymous"
         self.request_count = 0
@@ -106,8 +114,16 @@ class RegistryTransport:
                 release(response)
                 challenge = fresh
                 continue
-            # A token whose access claim grants nothing would be granted again: give up now.
-            if challenge is None or attempt == 2 or (token is not None and token.grants_nothing):
+            # Asking again would change nothing when the token's access claim grants nothing,
+            # when the registry says the token lacks the scope (RFC 6750 insufficient_scope:
+            # the token server decided), or for Basic credentials that are still the same.
+            if (
+                challenge is None
+                or attempt == 2
+                or (token is not None and token.grants_nothing)
+                or (token is not None and fresh is not None and _insufficient_scope(fresh))
+                or (challenge.scheme == "basic" and not short_lived(self._credential))
+            ):
                 raise self._denied(
                     method, url, all_headers, response, repository, deadline, reference
                 )
@@ -171,16 +187,20 @@ class RegistryTransport:
         return self._challenge
 
     def _credentials(self) -> Credential | None:
-        if self._credential is _UNSET:
+        """The keychain's credential, asked once; a short-lived one (a cloud token) is asked
+        for again before each use, and the keychain renews it ahead of its expiry."""
+        cached = self._credential
+        if cached is _UNSET or short_lived(cached):
             credential = self._keychain.credentials_for(self.registry)
             self._source = describe_source(self._keychain, self.registry, credential)
             if isinstance(credential, Basic):
                 raw = f"{credential.username}:{credential.password}".encode()
                 self._secrets.add(credential.password, base64.b64encode(raw).decode())
-            elif isinstance(credential, IdentityToken):
+            elif isinstance(credential, IdentityToken | ExchangeToken):
                 self._secrets.add(credential.token)
             self._credential = credential
-        return self._credential
+            return credential
+        return cached
 
     def _authorization(
         self, challenge: Challenge | None, repository: str, deadline: Deadline, reference: str
@@ -229,11 +249,14 @@ class RegistryTransport:
             status = response.status_code
             return self.denied(status, repositories, reference, code, message, who=peer)
 
+        credential = self._credentials()
+        if isinstance(credential, ExchangeToken):
+            credential = self._exchange(credential, challenge, scopes, send, refused, reference)
         token, granted = fetch_token(
             send,
             challenge,
             scopes,
-            self._credentials(),
+            credential,
             registry=self.registry,
             registry_scheme=self.scheme,
             reference=reference,
@@ -243,6 +266,33 @@ class RegistryTransport:
         # A single requested scope is trusted even without an access claim naming it.
         self._tokens.put(granted or (scopes if len(scopes) == 1 else []), token)
         return token
+
+    def _exchange(
+        self,
+        credential: ExchangeToken,
+        challenge: Challenge,
+        scopes: list[str],
+        send: Any,
+        refused: Any,
+        reference: str,
+    ) -> IdentityToken:
+        """The refresh token ACR gives for this Entra token (one exchange per Entra token)."""
+        exchanged = self._exchanged
+        if exchanged is not None and exchanged[0] is credential:
+            return exchanged[1]
+        refresh = exchange_token(
+            send,
+            self.base_url,
+            challenge.params.get("service") or self.registry,
+            credential,
+            registry=self.registry,
+            reference=reference,
+            repositories=", ".join(scope.split(":")[1] for scope in scopes),
+            refused=refused,
+        )
+        self._secrets.add(refresh.token)
+        self._exchanged = (credential, refresh)
+        return refresh
 
     def _cached_scopes(self, repositories: Iterable[str]) -> set[str]:
         return {pull_scope(r) for r in repositories if self._tokens.get(pull_scope(r))}
@@ -485,3 +535,8 @@ def _describe(error: Exception | None, options: TransportOptions) -> str:
     if any(issubclass(kind, ConnectionResetError) for kind in chain):
         return "the connection was reset"
     return f"the connection failed ({type(error).__name__})"
+
+
+def _insufficient_scope(challenge: Challenge) -> bool:
+    """A 401 saying the token lacks the scope, not that it expired: a new one would too."""
+    return challenge.params.get("error") == "insufficient_scope"

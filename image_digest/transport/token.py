@@ -152,7 +152,9 @@ def fetch_token(
     else:
         params: list[tuple[str, str]] = [("service", service)] if service else []
         params += [("scope", scope) for scope in scopes]
-        headers = {"Authorization": basic_header(credential)} if credential else {}
+        headers = (
+            {"Authorization": basic_header(credential)} if isinstance(credential, Basic) else {}
+        )
         response = send("GET", realm, headers=headers, params=params)
     where = f"token server {realm_host} for registry {registry}"
     with response:

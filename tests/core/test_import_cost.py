@@ -16,7 +16,18 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("pulumi", "cdktf", "cdktn", "jsii", "constructs", "google.auth", "grpc")
+HEAVY = (
+    "pulumi",
+    "cdktf",
+    "cdktn",
+    "jsii",
+    "constructs",
+    "google.auth",
+    "grpc",
+    "boto3",
+    "botocore",
+    "azure",
+)
 ON_FIRST_USE = ("requests", "urllib3", "filelock", "ssl", "http.client", "subprocess")
 ROOT = Path(__file__).resolve().parents[2]
 

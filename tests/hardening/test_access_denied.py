@@ -71,8 +71,9 @@ def test_anonymous_on_a_basic_registry_says_anonymous_and_where_it_looked(
     assert f"none (anonymous): no credentials were found for {basic_registry.host}" in message
     assert f"docker config {isolated_credentials / 'config.json'}" in message
     assert "UNAUTHORIZED: authentication required" in message  # read by one GET
-    # The ping, the HEAD and its retry, and one GET for the registry's error text.
-    assert resolver.request_count() == 4
+    # The ping, the HEAD (not sent again: the same Basic credentials would be refused
+    # again), and one GET for the registry's error text.
+    assert resolver.request_count() == 3
 
 
 def _jwt(claims: dict[str, object]) -> str:

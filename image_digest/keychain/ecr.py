@@ -1,0 +1,146 @@
+"""Amazon ECR and ECR Public: a registry password from `GetAuthorizationToken` (the `aws` extra).
+
+boto3 is imported on first use, with the standard AWS credential chain (environment,
+profiles, SSO, web identity, container and instance roles) and its endpoint settings
+(`AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_ECR_PUBLIC`, `AWS_ENDPOINT_URL`). A token lasts
+12 hours; it is cached per region and replaced `REFRESH_AHEAD` seconds before it expires, so
+a long run never sends an expired one. Any failure (no boto3, no AWS credentials, access
+denied) means anonymous, with a DEBUG line naming the error type only, as for Google ADC.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from image_digest.keychain.credentials import Basic, Credential
+
+log = logging.getLogger(__name__)
+
+ECR_HOST = re.compile(r"([0-9]{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
+ECR_PUBLIC_HOST = "public.ecr.aws"
+#: ECR Public issues its tokens from us-east-1 only.
+ECR_PUBLIC_REGION = "us-east-1"
+#: Replace a token this long before it expires (tokens last 12 hours).
+REFRESH_AHEAD = 30 * 60.0
+#: After a failed fetch, keep a still-valid token and do not ask AWS again for this long.
+RETRY_AFTER_FAILURE = 60.0
+
+
+class _NoTokens(logging.Filter):
+    """Drops botocore's DEBUG lines that quote a response body holding a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "authorizationToken" not in record.getMessage()
+
+
+#: botocore logs whole response bodies at DEBUG (the ECR token with them).
+_BOTOCORE_LOGGERS = ("botocore.parsers", "botocore.endpoint", "botocore.hooks")
+_FILTER = _NoTokens()
+
+
+def _quiet_botocore() -> None:
+    for name in _BOTOCORE_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+@dataclass(frozen=True)
+class EcrTarget:
+    """Which API issues the token for a host: `ecr` in a region, or `ecr-public`."""
+
+    service: str
+    region: str
+
+
+def ecr_target(registry: str) -> EcrTarget | None:
+    """The token issuer for an ECR (`*.dkr.ecr.REGION.amazonaws.com`) or ECR Public host."""
+    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    if host == ECR_PUBLIC_HOST:
+        return EcrTarget("ecr-public", ECR_PUBLIC_REGION)
+    match = ECR_HOST.fullmatch(host)
+    return EcrTarget("ecr", match.group(2)) if match else None
+
+
+class EcrKeychain:
+    """`AWS` and a `GetAuthorizationToken` password for ECR and ECR Public hosts."""
+
+    label = "AWS credentials via boto3 (for *.dkr.ecr.*.amazonaws.com, public.ecr.aws)"
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._session: Any = None
+        self._tokens: dict[EcrTarget, Basic] = {}
+        self._refresh_at: dict[EcrTarget, float] = {}
+        self._lock = threading.Lock()
+
+    def source_for(self, registry: str) -> str | None:
+        target = ecr_target(registry)
+        if target is None or target not in self._tokens:
+            return None
+        where = f"{target.service} GetAuthorizationToken in {target.region}"
+        return f"AWS credentials via boto3 ({where})"
+
+    def credentials_for(self, registry: str) -> Credential | None:
+        target = ecr_target(registry)
+        if target is None:
+            return None
+        with self._lock:
+            now = self._clock()
+            cached = self._tokens.get(target)
+            if cached is not None and now < self._refresh_at.get(target, 0.0):
+                return cached
+            fresh = self._fetch(target)
+            if fresh is None or fresh.expires_at is None:
+                # Keep a still-valid token, and do not ask again on every request.
+                self._refresh_at[target] = now + RETRY_AFTER_FAILURE
+                if cached is not None and cached.expires_at and now < cached.expires_at:
+                    self._refresh_at[target] = min(self._refresh_at[target], cached.expires_at)
+                    return cached
+                self._tokens.pop(target, None)
+                return None
+            lifetime = max(fresh.expires_at - now, 0.0)
+            self._refresh_at[target] = fresh.expires_at - min(REFRESH_AHEAD, lifetime / 2)
+            self._tokens[target] = fresh
+            return fresh
+
+    def _fetch(self, target: EcrTarget) -> Basic | None:
+        try:
+            import boto3.session
+        except ImportError:
+            log.debug("boto3 is not installed (image-digest[aws]); ECR is tried anonymously")
+            return None
+        _quiet_botocore()
+        try:
+            if self._session is None:
+                self._session = boto3.session.Session()
+            client = self._session.client(target.service, region_name=target.region)
+            answer = client.get_authorization_token()
+            data = answer["authorizationData"]
+            data = data[0] if isinstance(data, list) else data
+            user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+            expires = data["expiresAt"]
+            expires_at = expires.timestamp() if hasattr(expires, "timestamp") else float(expires)
+        except Exception as exc:  # any AWS failure means anonymous, never a failed resolution
+            # The type only: botocore messages can quote request details.
+            log.debug(
+                "no ECR token from %s in %s (%s); ECR is tried anonymously",
+                target.service,
+                target.region,
+                type(exc).__name__,
+            )
+            return None
+        if not user or not password:
+            log.debug("%s returned a token without user and password", target.service)
+            return None
+        return Basic(user, password, expires_at=expires_at)
+
+    def __repr__(self) -> str:
+        return f"EcrKeychain(regions={sorted(t.region for t in self._tokens)})"
