@@ -19,6 +19,7 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from constructs import IConstruct
@@ -88,7 +89,8 @@ class PinImages(metaclass=_ImplementsIAspect):
     `fields` adds resource types (or more paths for known ones) to `IMAGE_FIELDS`
     (`{"acme_worker": ["spec.image"]}`; `image_paths` is its former name); `skip_prefixes`
     leaves matching references as written; `strict` (or `IMAGE_DIGEST_STRICT=1`) fails synth
-    on any image left as a tag; `lock` and `mode` configure the resolver created for each batch
+    on any image left as a tag; `lock`, `mode` and `min_age` configure the resolver created for
+    each batch
     (or pass your own `resolver`).
     """
 
@@ -104,6 +106,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         lock: str | os.PathLike[str] | None = None,
         mode: str | None = None,
         strict: bool | None = None,
+        min_age: str | timedelta | None = None,
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
         if image_paths is not None:
@@ -119,6 +122,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         self._resolver = resolver
         self._lock = lock
         self._mode = mode
+        self._min_age = min_age
 
     def visit(self, node: IConstruct) -> None:
         """Pin everything under the construct this aspect was added to, in one batch.
@@ -206,7 +210,9 @@ class PinImages(metaclass=_ImplementsIAspect):
         """Every image of every platform batch: (image, platform) -> its resolution."""
         resolved: dict[tuple[str, str | None], ResolvedImage] = {}
         try:
-            with using_resolver(self._resolver, lock=self._lock, mode=self._mode) as resolver:
+            with using_resolver(
+                self._resolver, lock=self._lock, mode=self._mode, min_age=self._min_age
+            ) as resolver:
                 for platform, images in batches.items():
                     for image, pin in resolver.resolve_many(images, platform=platform).items():
                         resolved[image, platform] = pin

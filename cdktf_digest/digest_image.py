@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 
 from constructs import Construct
 
@@ -18,7 +19,8 @@ class DigestImage(Construct):
 
     `.image` is the reference as given, `.digest` the content digest (`sha256:...`),
     `.repo_digest` the pinned reference, `.labels` the image's labels (with `with_labels=True`).
-    A fallback to the lock file (mode "fallback") becomes a warning annotation on this construct.
+    A fallback to the lock file (mode "fallback"), or a digest `min_age` holds back, becomes a
+    warning annotation on this construct.
     """
 
     def __init__(
@@ -32,13 +34,16 @@ class DigestImage(Construct):
         lock: str | os.PathLike[str] | None = None,
         mode: str | None = None,
         with_labels: bool = False,
+        min_age: str | timedelta | None = None,
     ) -> None:
         super().__init__(scope, id)
         flavor = flavor_of(self)
         if is_token(image, flavor):
             raise UnresolvedTokenError(image, self.node.path)
         try:
-            with using_resolver(resolver, lock=lock, mode=mode, with_labels=with_labels) as chosen:
+            with using_resolver(
+                resolver, lock=lock, mode=mode, with_labels=with_labels, min_age=min_age
+            ) as chosen:
                 self.resolved: ResolvedImage = chosen.resolve(image, platform=platform)
         except DigestError as err:
             raise PinError.at(self.node.path, image, err) from err

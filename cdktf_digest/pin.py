@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from datetime import timedelta
 
 from cdktf_digest.errors import UnresolvedTokenError
 from cdktf_digest.framework import is_token
@@ -18,16 +19,18 @@ def pin(
     resolver: Resolver | None = None,
     lock: str | os.PathLike[str] | None = None,
     mode: str | None = None,
+    min_age: str | timedelta | None = None,
 ) -> str:
     """The pinned `repo@sha256:...` of `image`, resolved now (at synth).
 
     Raises the core's `DigestError` subclasses unchanged, and `UnresolvedTokenError` for a CDK
     token, whose value only Terraform knows (use `RegistryDigest` for those). A fallback to the
-    lock file (mode "fallback") is reported as a Python warning, since there is no construct.
+    lock file (mode "fallback"), or a digest `min_age` holds back, is reported as a Python
+    warning, since there is no construct.
     """
     if is_token(image):
         raise UnresolvedTokenError(image)
-    with using_resolver(resolver, lock=lock, mode=mode) as chosen:
+    with using_resolver(resolver, lock=lock, mode=mode, min_age=min_age) as chosen:
         resolved = chosen.resolve(image, platform=platform)
     if resolved.warning:
         warnings.warn(resolved.warning, stacklevel=2)

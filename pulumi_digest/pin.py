@@ -8,7 +8,7 @@ from image_digest import DigestError, Resolver, needs_resolution
 
 from . import _resolvers
 from ._blocking import run_blocking
-from ._resolvers import LockPath
+from ._resolvers import LockPath, MinAge
 from .errors import PinError
 
 
@@ -19,6 +19,7 @@ def pin(
     resolver: Resolver | None = None,
     lock: LockPath | None = None,
     mode: str | None = None,
+    min_age: MinAge | None = None,
 ) -> pulumi.Output[str]:
     """The image pinned to its content digest (the core's `repo_digest`).
 
@@ -26,11 +27,11 @@ def pin(
     `pulumi preview` too, and downstream resources show the real diff. An Output `image`
     resolves once its value is known; a reference that already carries a digest passes
     through untouched without a network call. A failure raises `PinError` (the core's error
-    inside), which Pulumi reports naming the resource that used the value. `lock`/`mode`
-    configure the default resolver (see `image_digest.Resolver`); pass them or a `resolver`,
-    not both.
+    inside), which Pulumi reports naming the resource that used the value. `lock`/`mode`/
+    `min_age` configure the default resolver (see `image_digest.Resolver`); pass them or a
+    `resolver`, not both. A digest `min_age` holds back is reported with `pulumi.log.warn`.
     """
-    chosen = _resolvers.shared(resolver, lock=lock, mode=mode)
+    chosen = _resolvers.shared(resolver, lock=lock, mode=mode, min_age=min_age)
 
     async def resolve(reference: str) -> str:
         if not needs_resolution(reference):

@@ -3,13 +3,14 @@
 The SDK pickles an instance of this class (with dill) into the resource's inputs and state
 (`__provider`), and the engine runs it in a separate `python -m pulumi.dynamic` process,
 which unpickles it by reference to this module. So it holds configuration only:
-the lock path, the mode and whether to read labels. No resolver, session, token or
+the lock path, the mode, whether to read labels and the minimum age. No resolver, session, token or
 credential is ever captured; each call builds a fresh resolver, which finds credentials the
 same way the program would (docker config, credential helpers, Google ADC).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pulumi.dynamic import (
@@ -63,15 +64,26 @@ class DigestImageProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def __init__(
-        self, *, lock: str | None = None, mode: str | None = None, with_labels: bool = False
+        self,
+        *,
+        lock: str | None = None,
+        mode: str | None = None,
+        with_labels: bool = False,
+        min_age: timedelta | None = None,
     ) -> None:
         super().__init__()
         self.lock = lock
         self.mode = mode
         self.with_labels = with_labels
+        self.min_age = min_age
 
     def _resolve(self, image: str, platform: str | None) -> ResolvedImage:
-        with Resolver(lock=self.lock, mode=self.mode, with_labels=self.with_labels) as resolver:
+        with Resolver(
+            lock=self.lock,
+            mode=self.mode,
+            with_labels=self.with_labels,
+            min_age=getattr(self, "min_age", None),  # state pickled before min_age existed
+        ) as resolver:
             resolved = resolver.resolve(image, platform=platform)
         if resolved.warning:
             _engine_log.warn(f"DigestImage {image!r}: {resolved.warning}")

@@ -9,8 +9,9 @@ import pulumi
 import pulumi.dynamic
 
 from image_digest import MODES
+from image_digest.age import parse_duration
 
-from ._resolvers import LockPath
+from ._resolvers import LockPath, MinAge
 from .provider import DigestImageProvider
 
 
@@ -40,6 +41,7 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
         lock: LockPath | None = None,
         mode: str | None = None,
         with_labels: bool = False,
+        min_age: MinAge | None = None,
     ) -> None:
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)} (or None), got {mode!r}")
@@ -47,6 +49,8 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
             lock=os.fspath(lock) if lock is not None else None,
             mode=mode,
             with_labels=with_labels,
+            # Checked now, in the program; the provider process gets plain data.
+            min_age=parse_duration(min_age) if min_age is not None else None,
         )
         props: dict[str, Any] = {
             "image": image,

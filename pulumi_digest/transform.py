@@ -30,7 +30,7 @@ from image_digest.unpinned import (
 
 from . import _resolvers, _wire
 from ._blocking import run_blocking
-from ._resolvers import LockPath
+from ._resolvers import LockPath, MinAge
 from .errors import PinError
 from .image_fields import IMAGE_FIELDS
 
@@ -153,6 +153,7 @@ def pin_images(
     lock: LockPath | None = None,
     mode: str | None = None,
     strict: bool | None = None,
+    min_age: MinAge | None = None,
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
 
@@ -163,11 +164,11 @@ def pin_images(
     is never deployed by tag. Images the program builds (`pulumi_docker.Image`,
     `pulumi_docker_build.Image`) are never looked up. A tag left in a field no table covers is
     a warning naming the `fields` entry that pins it; `strict=True` (or `IMAGE_DIGEST_STRICT=1`)
-    makes it, like every image left as a tag, an error. `lock`/`mode` configure the default
-    resolver; pass them or a `resolver`, not both.
+    makes it, like every image left as a tag, an error. `lock`/`mode`/`min_age` configure the
+    default resolver; pass them or a `resolver`, not both.
     """
     pinner = ImagePinner(
-        resolver=_resolvers.choose(resolver, lock=lock, mode=mode),
+        resolver=_resolvers.choose(resolver, lock=lock, mode=mode, min_age=min_age),
         platform=platform,
         skip_prefixes=skip_prefixes,
         fields=fields,
