@@ -218,7 +218,7 @@ def test_state_and_provider_hold_no_credential(
     blob = image.raw_inputs["__provider"]
     provider = dill.loads(base64.b64decode(blob))
     assert type(provider) is DigestImageProvider
-    assert vars(provider) == {"lock": None, "mode": None, "with_labels": True}
+    assert vars(provider) == {"lock": None, "mode": None, "with_labels": True, "min_age": None}
     everything = json.dumps(
         [image.raw_inputs, image.checked, image.outputs, deployment["app"].inputs], default=str
     )
