@@ -24,6 +24,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from constructs import IConstruct
@@ -125,6 +126,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         mode: str | None = None,
         ca_bundle: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
+        min_age: str | timedelta | None = None,
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
         if image_paths is not None:
@@ -138,7 +140,11 @@ class PinImages(metaclass=_ImplementsIAspect):
         self.fields = merged_fields(merged_fields(IMAGE_FIELDS, image_paths), fields)
         self.strict = strict_mode(strict)
         self._options = resolver_options(
-            lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+            lock=lock,
+            mode=mode,
+            ca_bundle=ca_bundle,
+            insecure_registries=insecure_registries,
+            min_age=min_age,
         )
         check_exclusive(resolver, self._options)
         self._resolver = resolver

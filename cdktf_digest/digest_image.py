@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 
 from constructs import Construct
 
@@ -35,6 +36,7 @@ class DigestImage(Construct):
         with_labels: bool = False,
         ca_bundle: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
+        min_age: str | timedelta | None = None,
     ) -> None:
         options = resolver_options(
             lock=lock,
@@ -42,6 +44,7 @@ class DigestImage(Construct):
             with_labels=with_labels,
             ca_bundle=ca_bundle,
             insecure_registries=insecure_registries,
+            min_age=min_age,
         )
         check_exclusive(resolver, options)
         super().__init__(scope, id)

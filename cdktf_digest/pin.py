@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable
+from datetime import timedelta
 
 from cdktf_digest.errors import UnresolvedTokenError
 from cdktf_digest.framework import is_token
@@ -22,6 +23,7 @@ def pin(
     mode: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
+    min_age: str | timedelta | None = None,
 ) -> str:
     """The pinned `repo@sha256:...` of `image`, resolved now (at synth).
 
@@ -32,7 +34,11 @@ def pin(
     (`lock`, `mode`, `ca_bundle`, `insecure_registries`), not both.
     """
     options = resolver_options(
-        lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+        lock=lock,
+        mode=mode,
+        ca_bundle=ca_bundle,
+        insecure_registries=insecure_registries,
+        min_age=min_age,
     )
     check_exclusive(resolver, options)
     if is_token(image):

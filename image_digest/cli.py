@@ -7,6 +7,7 @@ logic lives in `image_digest.commands.<name>`.
     image-digest audit FILE...                  exit 1 if a plan/preview/manifest deploys a tag
     image-digest external                       Terraform external data source: stdin -> digest
     image-digest pin-vars IN [-o OUT]           a .tfvars.json with every image pinned
+    image-digest pins [--json]                  every pinned digest per repository
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from image_digest import __version__
 from image_digest.commands import audit, external, pin_vars
 from image_digest.commands.check import run_check
 from image_digest.commands.lock import run_lock
-from image_digest.commands.options import add_registry_options, add_resolver_options, resolver_from
+from image_digest.commands.options import (
+    add_min_age_option,
+    add_registry_options,
+    add_resolver_options,
+    resolver_from,
+)
+from image_digest.commands.pins import run_pins
 from image_digest.commands.report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -42,6 +49,7 @@ __all__ = [
     "resolver_from",
     "run_check",
     "run_lock",
+    "run_pins",
     "run_resolve",
 ]
 
@@ -117,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove every entry not named in this run, so the lock is exactly this list",
     )
+    add_min_age_option(lock)
     add_registry_options(lock)
     lock.set_defaults(run=run_lock)
 
@@ -129,12 +138,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_lock_option(check)
     check.add_argument("--json", action="store_true", help="print a JSON array of findings")
+    check.add_argument(
+        "--exists",
+        action="store_true",
+        help="instead, HEAD every locked digest (by digest, not tag): exit 1 naming each one "
+        "the registry deleted, 3 for those it will not show (401/403)",
+    )
     add_registry_options(check)
     check.set_defaults(run=run_check)
 
     audit.register(commands)
     external.register(commands)
     pin_vars.register(commands)
+    pins = commands.add_parser(
+        "pins",
+        help="print every pinned digest per repository (a cleanup policy's keep-list)",
+        description="Read the lock file and print REPO@DIGEST for every pinned digest, or with "
+        "--json an object of repository -> digests. No registry requests.",
+    )
+    _add_lock_option(pins)
+    pins.add_argument("--json", action="store_true", help="print {repository: [digests]}")
+    pins.set_defaults(run=run_pins)
     return parser
 
 

@@ -2,8 +2,9 @@
 
 `pin`, `DigestImage`, `pin_images` and `PinImages` (Pulumi and CDKTF alike) either take the
 caller's own `Resolver` or build one from the same few options: the lock file and mode, labels,
-and the TLS settings a private registry needs. Both at once is ambiguous (which lock wins?), so
-it is a `TypeError` when the entry point is called, in every package, not later at synth.
+a cooldown for fresh digests (`min_age`), and the TLS settings a private registry needs. Both at
+once is ambiguous (which lock wins?), so it is a `TypeError` when the entry point is called, in
+every package, not later at synth.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 
+from image_digest.age import parse_duration
 from image_digest.resolver import MODES, Resolver
 from image_digest.transport.options import host_set
 
@@ -27,6 +30,7 @@ class ResolverOptions:
     with_labels: bool = False
     ca_bundle: str | None = None
     insecure_registries: tuple[str, ...] = field(default=())
+    min_age: timedelta | None = None
 
     def build(self) -> Resolver:
         """A fresh resolver with these options (None: the environment variables decide)."""
@@ -36,6 +40,7 @@ class ResolverOptions:
             with_labels=self.with_labels,
             ca_bundle=self.ca_bundle,
             insecure_registries=self.insecure_registries,
+            min_age=self.min_age,
         )
 
     def given(self) -> list[str]:
@@ -50,8 +55,10 @@ def resolver_options(
     with_labels: bool = False,
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
+    min_age: str | timedelta | None = None,
 ) -> ResolverOptions:
-    """The options, checked now: a wrong mode or a host list given as one string fails here."""
+    """The options, checked now: a wrong mode, a host list given as one string or a duration
+    that does not parse fails here, when the entry point is called."""
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)} (or None), got {mode!r}")
     return ResolverOptions(
@@ -60,6 +67,7 @@ def resolver_options(
         with_labels=with_labels,
         ca_bundle=os.fspath(ca_bundle) if ca_bundle is not None else None,
         insecure_registries=tuple(sorted(host_set("insecure_registries", insecure_registries))),
+        min_age=parse_duration(min_age) if min_age is not None else None,
     )
 
 

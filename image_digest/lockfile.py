@@ -15,12 +15,14 @@ JSON with sorted keys and entries, one entry per (canonical reference, platform)
       ]
     }
 
-`platform` appears when the entry was resolved for one; `revision` (the image's
-`org.opencontainers.image.revision` label) when labels were read. An entry keeps the date it
-was first resolved to its digest, so re-resolving to the same digest changes nothing and git
-shows no noise. Writes take a file lock (`<lock>.flock` beside the file), re-read, merge and
-replace the file atomically, so concurrent writers (parallel CI jobs, threads) all land. A
-file that is not a lock (corrupt, truncated, foreign) is an error and is never rewritten.
+`platform` appears when the entry was resolved for one; `revision`, `source`, `version` and
+`created` (the image's OCI labels, see `provenance`) when they were read; `first_seen` maps a
+newer digest the tag points at but that `min_age` holds back to when it was first seen. An
+entry keeps the date it was first resolved to its digest, so re-resolving to the same digest
+changes nothing and git shows no noise. Writes take a file lock (`<lock>.flock` beside the
+file), re-read, merge and replace the file atomically, so concurrent writers (parallel CI
+jobs, threads) all land. A file that is not a lock (corrupt, truncated, foreign) is an
+error and is never rewritten.
 """
 
 from __future__ import annotations
@@ -30,21 +32,26 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from image_digest.age import parse_time, stamp, utc_now
 from image_digest.errors import DigestError, LockError, shorten
 from image_digest.platform import parse_platform
+from image_digest.provenance import REVISION_LABEL as REVISION_LABEL
+from image_digest.provenance import Provenance
 from image_digest.reference import parse, validate_digest
 
 LOCK_FORMAT = "image-digest.lock/v1"
 DEFAULT_LOCK_NAME = "image-digest.lock"
-REVISION_LABEL = "org.opencontainers.image.revision"
 FILE_LOCK_TIMEOUT = 60.0
 
 Key = tuple[str, str]
+Clock = Callable[[], datetime]
+_PROVENANCE = ("revision", "source", "version", "created")
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,19 @@ class LockEntry:
     media_type: str | None
     resolved_at: str
     revision: str | None = None
+    source: str | None = None
+    version: str | None = None
+    created: str | None = None
+    first_seen: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> Key:
         return (self.reference, self.platform or "")
+
+    @property
+    def provenance(self) -> Provenance:
+        """The locked digest's revision, source, version and created, as recorded."""
+        return Provenance(self.revision, self.source, self.version, self.created)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -72,8 +88,11 @@ class LockEntry:
             data["platform"] = self.platform
         if self.media_type:
             data["media_type"] = self.media_type
-        if self.revision:
-            data["revision"] = self.revision
+        for name in _PROVENANCE:
+            if value := getattr(self, name):
+                data[name] = value
+        if self.first_seen:
+            data["first_seen"] = dict(sorted(self.first_seen.items()))
         return data
 
 
@@ -85,6 +104,13 @@ class LockPin(NamedTuple):
     digest: str
     media_type: str | None
     revision: str | None = None
+    source: str | None = None
+    version: str | None = None
+    created: str | None = None
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance(self.revision, self.source, self.version, self.created)
 
 
 class LockFile:
@@ -92,10 +118,12 @@ class LockFile:
 
     Reads are cached for the object's lifetime (one program run); every write re-reads the
     file under the file lock first, so entries other writers added meanwhile are kept.
+    `clock` (default: the system's UTC time) dates new entries; tests pass their own.
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None):
         self.path = Path(path)
+        self.clock = clock or utc_now
         self._entries: dict[Key, LockEntry] | None = None
         self._lock = threading.Lock()
 
@@ -113,11 +141,12 @@ class LockFile:
             return [entry for _, entry in sorted(self._load().items())]
 
     def record(self, pins: Iterable[LockPin | tuple[str, str | None, str, str | None]]) -> bool:
-        """Merge `(reference, platform, digest, media_type[, revision])` pins.
+        """Merge `(reference, platform, digest, media_type[, revision, source, ...])` pins.
 
-        An entry whose digest is unchanged keeps its `resolved_at`; it only gains a `revision`
-        it lacked (a digest's labels never change). The file is written only if something
-        changed; returns whether it was.
+        An entry whose digest is unchanged keeps its `resolved_at`; it only gains provenance
+        it lacked (a digest's labels never change) and forgets digests it had held back. A
+        new digest is dated when this lock first saw it (`first_seen`), else now. The file
+        is written only if something changed; returns whether it was.
         """
         fresh = [LockPin(*pin) for pin in pins]
         if not fresh:
@@ -125,22 +154,58 @@ class LockFile:
 
         def merge(entries: dict[Key, LockEntry]) -> bool:
             changed = False
-            now = _now()
+            now = stamp(self.clock())
             for pin in fresh:
                 key = (pin.reference, pin.platform or "")
                 old = entries.get(key)
                 if old is not None and old.digest == pin.digest:
-                    if pin.revision and old.revision != pin.revision:
-                        entries[key] = replace(old, revision=pin.revision)
+                    gained = {
+                        name: getattr(pin, name)
+                        for name in _PROVENANCE
+                        if getattr(pin, name) and not getattr(old, name)
+                    }
+                    if gained or old.first_seen:
+                        entries[key] = replace(old, first_seen={}, **gained)
                         changed = True
                     continue
+                seen = old.first_seen.get(pin.digest) if old is not None else None
                 entries[key] = LockEntry(
-                    pin.reference, pin.platform, pin.digest, pin.media_type, now, pin.revision
+                    pin.reference,
+                    pin.platform,
+                    pin.digest,
+                    pin.media_type,
+                    seen or now,
+                    **{name: getattr(pin, name) for name in _PROVENANCE},
                 )
                 changed = True
             return changed
 
         return self._update(merge)
+
+    def hold(self, reference: str, platform: str | None, digest: str) -> str | None:
+        """Note that the entry's tag now points at `digest`, held back by `min_age`: keep the
+        locked digest, record when `digest` was first seen (kept on later calls, so the file
+        does not change again), and return that time. None if there is no entry to hold."""
+        key = (reference, platform or "")
+        with self._lock:
+            cached = self._load().get(key)
+        if cached is not None and digest in cached.first_seen:
+            return cached.first_seen[digest]
+        seen: list[str] = []
+
+        def note(entries: dict[Key, LockEntry]) -> bool:
+            entry = entries.get(key)
+            if entry is None or entry.digest == digest:
+                return False
+            if digest in entry.first_seen:
+                seen.append(entry.first_seen[digest])
+                return False
+            seen.append(stamp(self.clock()))
+            entries[key] = replace(entry, first_seen={digest: seen[0]})
+            return True
+
+        self._update(note)
+        return seen[0] if seen else None
 
     def prune(self, keep: Iterable[tuple[str, str | None]]) -> list[LockEntry]:
         """Remove every entry whose (reference, platform) is not in `keep`; return them."""
@@ -200,12 +265,6 @@ def render(entries: dict[Key, LockEntry]) -> str:
         "images": [entry.to_json() for _, entry in sorted(entries.items())],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
-def _now() -> str:
-    from datetime import UTC, datetime  # on first write: most runs only read
-
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _read(path: Path) -> dict[Key, LockEntry]:
@@ -294,8 +353,32 @@ def _entry(item: Any, path: Path, position: int) -> LockEntry:
         digest,
         _optional_string(item, "media_type", where),
         _optional_string(item, "resolved_at", where) or "",
-        _optional_string(item, "revision", where),
+        **{name: _optional_string(item, name, where) for name in _PROVENANCE},
+        first_seen=_first_seen(item.get("first_seen"), where),
     )
+
+
+def _first_seen(value: Any, where: str) -> dict[str, str]:
+    """`{"sha256:...": "2026-...Z"}`: digests held back by min_age, and when they were seen."""
+    if value is None:
+        return {}
+    problem = "'first_seen' must map digests to times like \"2026-03-01T12:00:00Z\""
+    if not isinstance(value, dict):
+        raise LockError(f"{where}: {problem}; the file was left untouched")
+    for digest, seen in value.items():
+        try:
+            validate_digest(digest)
+        except DigestError:
+            raise LockError(
+                f"{where}: {problem}, and {shorten(str(digest), 80)!r} is not a digest; "
+                "the file was left untouched"
+            ) from None
+        if parse_time(seen) is None:
+            raise LockError(
+                f"{where}: {problem}, and {shorten(str(seen), 80)!r} is not a time; "
+                "the file was left untouched"
+            )
+    return dict(value)
 
 
 def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:

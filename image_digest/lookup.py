@@ -43,13 +43,19 @@ class Found:
     platform: str | None
     labels: Mapping[str, str] | None = None
     labels_platform: str | None = None
+    created: str | None = None
 
 
 class ManifestLookup:
-    """Finds digests, platform children and labels; thread-safe, one per `Resolver`."""
+    """Finds digests, platform children and labels; thread-safe, one per `Resolver`.
+
+    A manifest a tag lookup fetched by GET (`fetch=True`) is kept by digest until the next
+    `details` of that digest, so describing a changed digest costs only its config blob.
+    """
 
     def __init__(self) -> None:
         self._configs: dict[str, dict[str, Any]] = {}
+        self._bodies: dict[str, Manifest] = {}
         self._lock = threading.Lock()
 
     def find(
@@ -60,11 +66,19 @@ class ManifestLookup:
         text: str,
         with_labels: bool,
         deadline: Deadline,
+        *,
+        fetch: bool = False,
     ) -> Found:
         """The digest `reference` names (the `wanted` platform's child of an index), with
-        its config labels when asked for."""
+        its config labels when asked for. `fetch` GETs the manifest instead of a HEAD (same
+        request count), so `details` of a digest that turns out to be new costs one request."""
         repo = reference.repository
-        descriptor, manifest = client.descriptor(text, repo, reference.identifier, deadline)
+        manifest: Manifest | None
+        if fetch:
+            manifest = self._keep(client.manifest(text, repo, reference.identifier, deadline))
+            descriptor = manifest.descriptor
+        else:
+            descriptor, manifest = client.descriptor(text, repo, reference.identifier, deadline)
         chosen, platform = descriptor, None
         if wanted is not None:
             if descriptor.media_type is None or is_index(descriptor.media_type):
@@ -79,8 +93,43 @@ class ManifestLookup:
             platform = str(wanted)
         if not with_labels:
             return Found(chosen.digest, chosen.media_type, platform)
-        labels, labels_platform = self._labels(client, text, repo, chosen, manifest, deadline)
-        return Found(chosen.digest, chosen.media_type, platform, labels, labels_platform)
+        return self.details(
+            client,
+            reference,
+            Found(chosen.digest, chosen.media_type, platform),
+            text,
+            deadline,
+            manifest,
+        )
+
+    def details(
+        self,
+        client: RegistryClient,
+        reference: Reference,
+        found: Found,
+        text: str,
+        deadline: Deadline,
+        manifest: Manifest | None = None,
+    ) -> Found:
+        """`found` with its config's labels and `created`: no HEAD (the digest is known), the
+        manifest from this lookup's memory when it was fetched, then the config blob."""
+        chosen = Descriptor(found.digest, found.media_type)
+        manifest = manifest or self._kept(found.digest)
+        labels, labels_platform, created = self._labels(
+            client, text, reference.repository, chosen, manifest, deadline
+        )
+        return replace(found, labels=labels, labels_platform=labels_platform, created=created)
+
+    def _keep(self, manifest: Manifest) -> Manifest:
+        with self._lock:
+            self._bodies[manifest.descriptor.digest] = manifest
+        return manifest
+
+    def _kept(self, digest: str) -> Manifest | None:
+        """A manifest `find(fetch=True)` kept, handed out once: a later `details` asks the
+        registry again, so a digest deleted since is reported gone."""
+        with self._lock:
+            return self._bodies.pop(digest, None)
 
     def _select(
         self, client: RegistryClient, text: str, index: Manifest, wanted: Platform
@@ -134,8 +183,9 @@ class ManifestLookup:
         chosen: Descriptor,
         manifest: Manifest | None,
         deadline: Deadline,
-    ) -> tuple[dict[str, str], str | None]:
-        """The config labels of `chosen`, and the platform of the config they came from.
+    ) -> tuple[dict[str, str], str | None, str | None]:
+        """The config labels of `chosen`, the platform of the config they came from, and its
+        `created` time.
 
         For an index: the `linux/amd64` child's config, else the first child with a real
         platform (attestations, `unknown/unknown`, are skipped).
@@ -152,16 +202,19 @@ class ManifestLookup:
             if select_manifest(document, wanted) is None:
                 offered = [p for p in available_platforms(document) if "unknown" not in p]
                 if not offered:
-                    return {}, None
+                    return {}, None, None
                 wanted = parse_platform(offered[0])
             chosen, manifest = self._select(client, text, manifest, wanted), None
         config = self._config(client, text, repo, chosen, manifest, deadline)
         found = platform_of(config)
+        platform = str(found) if found else None
+        created = config.get("created")
+        created = created if isinstance(created, str) and len(created) < 64 else None
         inner = config.get("config")
         labels = inner.get("Labels") if isinstance(inner, dict) else None
         if not isinstance(labels, dict):
-            return {}, str(found) if found else None
-        return {str(k): str(v) for k, v in labels.items()}, str(found) if found else None
+            return {}, platform, created
+        return {str(k): str(v) for k, v in labels.items()}, platform, created
 
     def _config(
         self,

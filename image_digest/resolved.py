@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from image_digest.provenance import Provenance
+
 Source = Literal["registry", "lock", "reference"]
 
 
@@ -16,12 +18,14 @@ class ResolvedImage:
     `reference` is the input as given; `repo_digest` is the user's own repository spelling plus
     `@digest` (`nginx:1.25` -> `nginx@sha256:...`), ready to deploy. `source` says where the
     digest came from: the registry, the lock file, or the reference itself (already pinned).
-    `warning` is set when the registry failed and the lock's entry was used instead.
+    `warning` is set when the registry failed and the lock's entry was used instead, or when
+    `min_age` kept the locked digest: then `held_back` is the newer digest the tag points at.
 
     `labels` (only when asked for, e.g. `Resolver(with_labels=True)`) are the image config's
     labels, such as `org.opencontainers.image.revision`; `labels_platform` names the platform
     whose config they came from, which for an index resolved without a platform is
-    `linux/amd64` if it has one, else its first platform.
+    `linux/amd64` if it has one, else its first platform; `created` is that config's
+    `created` time, as written.
     """
 
     reference: str
@@ -33,6 +37,13 @@ class ResolvedImage:
     source: Source = "registry"
     warning: str | None = field(default=None, compare=False)
     labels_platform: str | None = field(default=None, compare=False)
+    created: str | None = field(default=None, compare=False)
+    held_back: str | None = field(default=None, compare=False)
+
+    @property
+    def provenance(self) -> Provenance:
+        """Revision, source, version and created, from the labels (empty without them)."""
+        return Provenance.of(self.labels, self.created)
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready fields (used by the CLI's --json and by IaC state)."""
@@ -47,4 +58,8 @@ class ResolvedImage:
         if self.labels is not None:
             data["labels"] = dict(self.labels)
             data["labels_platform"] = self.labels_platform
+        if self.created is not None:
+            data["created"] = self.created
+        if self.held_back is not None:
+            data["held_back"] = self.held_back
         return data

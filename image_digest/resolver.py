@@ -16,19 +16,22 @@ import logging
 import os
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from image_digest.age import parse_duration, utc_now
 from image_digest.errors import (
     BatchResolutionError,
     DigestError,
     LockError,
+    NotFoundError,
     RegistryError,
 )
 from image_digest.keychain import Credential, Keychain, default_keychain
-from image_digest.lockfile import REVISION_LABEL, LockFile, LockPin
+from image_digest.lockfile import LockFile, LockPin
 from image_digest.platform import (
     Platform,
     parse_platform,
@@ -39,6 +42,7 @@ from image_digest.transport.options import TransportOptions, host_set
 from image_digest.transport.tls import check_ca_bundle
 
 if TYPE_CHECKING:
+    from image_digest.drift import Finding
     from image_digest.lookup import Found, ManifestLookup
     from image_digest.registry import RegistryClient
     from image_digest.transport.http import RegistryTransport
@@ -61,6 +65,7 @@ class _Pin:
     found: Found
     source: Source = "registry"
     warning: str | None = None
+    held_back: str | None = None
 
 
 class Resolver:
@@ -85,6 +90,13 @@ class Resolver:
 
     Timeouts, retries and TLS take their defaults from `TransportOptions` (see there); pass
     a whole `options`, or override single fields by name (`retries=0`, `total_timeout=30`).
+
+    `min_age` (`"6h"`, `"2d"`, a `timedelta`): a tag whose new digest is younger than that
+    (config `created`, else when the lock first saw it) resolves to the digest already in
+    the lock, with a `warning` naming the held-back digest and when it becomes eligible;
+    with no locked digest to keep, it resolves normally and the warning says so. Only a
+    changed digest costs anything (its config: one or two requests). `clock` (a function
+    returning an aware `datetime`) replaces the system clock for `min_age` and lock dates.
     """
 
     def __init__(
@@ -98,6 +110,8 @@ class Resolver:
         lock: str | os.PathLike[str] | None = None,
         mode: str | None = None,
         with_labels: bool = False,
+        min_age: str | timedelta | None = None,
+        clock: Callable[[], datetime] | None = None,
         options: TransportOptions | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
@@ -139,9 +153,11 @@ class Resolver:
         check_ca_bundle(self.options)
         self.max_workers = max_workers
         self.with_labels = with_labels
+        self.min_age = parse_duration(min_age) if min_age is not None else None
+        self.clock = clock or utc_now
         self.mode = _mode(mode)
         lock_path = lock if lock is not None else os.environ.get(LOCK_ENV) or None
-        self.lock = LockFile(lock_path) if lock_path else None
+        self.lock = LockFile(lock_path, clock=self.clock) if lock_path else None
         if self.mode in ("locked", "fallback") and self.lock is None:
             raise LockError(
                 f"mode {self.mode!r} needs a lock file: pass lock=PATH or set {LOCK_ENV}"
@@ -177,10 +193,15 @@ class Resolver:
         return results
 
     def resolve_each(
-        self, refs: Iterable[str], platform: str | None = None
+        self, refs: Iterable[str], platform: str | None = None, *, fetch_manifests: bool = False
     ) -> dict[str, ResolvedImage | DigestError]:
         """Like `resolve_many`, but returns each reference's result or error; never raises
-        for a single reference."""
+        for a single reference.
+
+        `fetch_manifests` GETs each tag's manifest instead of a HEAD (the same number of
+        requests, but Docker Hub counts a GET as a pull), so that `inspect` of a digest that
+        turned out to be new costs only its config blob: one request.
+        """
         wanted = parse_platform(platform) if platform is not None else None
         outcome: dict[str, ResolvedImage | DigestError] = {}
         groups: dict[Reference, list[str]] = defaultdict(list)
@@ -194,7 +215,9 @@ class Resolver:
         workers = min(self.max_workers, max(1, len(network)))
         with ThreadPoolExecutor(workers, thread_name_prefix="image-digest") as pool:
             self._prefetch_tokens(pool, network)
-            futures = {r: pool.submit(self._pin, r, wanted, groups[r][0]) for r in groups}
+            futures = {
+                r: pool.submit(self._pin, r, wanted, groups[r][0], fetch_manifests) for r in groups
+            }
             for reference, future in futures.items():
                 try:
                     pins[reference] = future.result()
@@ -223,10 +246,54 @@ class Resolver:
                 f"'resolve' or 'fallback' (or unset {MODE_ENV})",
                 reference=ref,
             )
+        from image_digest.lookup import Found
+
         reference = parse(ref)
         wanted = parse_platform(platform) if platform is not None else None
-        pin = self._from_registry(reference, wanted, ref, with_labels=True)
+        if reference.digest is not None and wanted is None:
+            # A digest names fixed content: no HEAD, and a manifest this resolver already
+            # fetched is not fetched again, so only the config blob is asked for.
+            found = self._details(reference, Found(reference.digest, None, None), ref)
+            return _resolved(ref, reference, _Pin(found))
+        fetch = reference.digest is not None
+        pin = self._from_registry(reference, wanted, ref, with_labels=True, fetch=fetch)
         return _resolved(ref, reference, pin)
+
+    def exists(self, ref: str) -> bool:
+        """Whether the registry still has the manifest `ref` (which must carry a digest) names:
+        one HEAD by digest, never by tag. False when it answers not found (deleted); raises
+        `AuthenticationError` when these credentials cannot see it, `RegistryError` when it
+        fails."""
+        reference = parse(ref)
+        if reference.digest is None:
+            raise ValueError(
+                f"exists() needs a reference with a digest (repo@sha256:...), not {ref}"
+            )
+        from image_digest.transport.deadline import Deadline
+
+        client = self._client(reference)
+        with Deadline(self.options.total_timeout) as deadline:
+            try:
+                client.descriptor(ref, reference.repository, reference.digest, deadline)
+            except NotFoundError:
+                return False
+            except DigestError as exc:
+                client.transport.scrub(exc)
+                raise
+        return True
+
+    def check(
+        self, lock: str | os.PathLike[str] | None = None, *, verify_exists: bool = False
+    ) -> list[Finding]:
+        """Compare every entry of a lock file (default: this resolver's) with the registry,
+        without writing it; see `image_digest.drift`. `verify_exists=True` asks instead
+        whether every locked digest still exists (HEAD by digest, never by tag)."""
+        from image_digest.drift import check_lock
+
+        chosen = LockFile(lock, clock=self.clock) if lock is not None else self.lock
+        if chosen is None:
+            raise LockError(f"check() needs a lock file: pass lock=PATH or set {LOCK_ENV}")
+        return check_lock(self, chosen, verify_exists=verify_exists)
 
     def clear_cache(self) -> None:
         """Forget resolved tags, so the next lookups ask the registry again."""
@@ -252,7 +319,9 @@ class Resolver:
 
     # -- lookups ------------------------------------------------------------------------------
 
-    def _pin(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
+    def _pin(
+        self, reference: Reference, wanted: Platform | None, text: str, fetch: bool = False
+    ) -> _Pin:
         """Look up once per (reference, platform), sharing the answer with concurrent callers."""
         key = (str(reference), str(wanted) if wanted else None)
         with self._lock:
@@ -263,7 +332,7 @@ class Resolver:
         if not owner:
             return future.result()
         try:
-            pin = self._lookup(reference, wanted, text)
+            pin = self._lookup(reference, wanted, text, fetch)
         except BaseException as exc:
             with self._lock:
                 self._pins.pop(key, None)
@@ -272,7 +341,9 @@ class Resolver:
         future.set_result(pin)
         return pin
 
-    def _lookup(self, reference: Reference, wanted: Platform | None, text: str) -> _Pin:
+    def _lookup(
+        self, reference: Reference, wanted: Platform | None, text: str, fetch: bool
+    ) -> _Pin:
         from image_digest.lookup import Found
 
         if reference.digest is not None:
@@ -280,11 +351,70 @@ class Resolver:
         if self.mode == "locked":
             return self._from_lock(reference, wanted, text)
         try:
-            return self._from_registry(reference, wanted, text, self.with_labels)
+            pin = self._from_registry(reference, wanted, text, self.with_labels, fetch)
         except RegistryError as exc:
             if self.mode != "fallback":
                 raise
             return self._fall_back(reference, wanted, text, exc)
+        return pin if self.min_age is None else self._hold_back(reference, wanted, text, pin)
+
+    def _hold_back(
+        self, reference: Reference, wanted: Platform | None, text: str, pin: _Pin
+    ) -> _Pin:
+        """`min_age`: keep the locked digest while the tag's new one is too young."""
+        from image_digest.holdback import age_of, held_message, unheld_message
+        from image_digest.lookup import Found
+
+        assert self.min_age is not None
+        platform = str(wanted) if wanted else None
+        entry = self.lock.get(str(reference), platform) if self.lock else None
+        found = pin.found
+        if entry is not None and entry.digest == found.digest:
+            return pin
+        if found.created is None:
+            created = self._details(reference, found, text).created
+            found = replace(found, created=created)
+        now = self.clock()
+        lock = self.lock
+
+        def first_seen() -> str | None:
+            if lock is None:
+                return None
+            if entry is None:
+                return None
+            return lock.hold(str(reference), platform, found.digest)
+
+        age = age_of(found.created, now, first_seen)
+        if not age.young(now, self.min_age):
+            return replace(pin, found=found)
+        if entry is None:
+            why = (
+                f"lock file {lock.path} has no entry for it"
+                if lock is not None
+                else "no lock file is set (lock=, --lock or IMAGE_DIGEST_LOCK)"
+            )
+            warning = unheld_message(text, found.digest, why, age, self.min_age, now)
+            logger.warning("%s", warning)
+            return _Pin(found, "registry", warning)
+        assert lock is not None
+        warning = held_message(text, found.digest, entry.digest, lock.path, age, self.min_age, now)
+        logger.warning("%s", warning)
+        kept = Found(entry.digest, entry.media_type, entry.platform)
+        return _Pin(kept, "lock", warning, held_back=found.digest)
+
+    def _details(self, reference: Reference, found: Found, text: str) -> Found:
+        """`found` with its config's labels and created (the manifest if not yet fetched,
+        then the config blob)."""
+        from image_digest.transport.deadline import Deadline
+
+        client, manifests = self._client(reference), self._manifests
+        assert manifests is not None
+        with Deadline(self.options.total_timeout) as deadline:
+            try:
+                return manifests.details(client, reference, found, text, deadline)
+            except DigestError as exc:
+                client.transport.scrub(exc)
+                raise
 
     def _fall_back(
         self, reference: Reference, wanted: Platform | None, text: str, error: RegistryError
@@ -335,7 +465,12 @@ class Resolver:
         return _Pin(Found(entry.digest, entry.media_type, entry.platform), "lock")
 
     def _from_registry(
-        self, reference: Reference, wanted: Platform | None, text: str, with_labels: bool
+        self,
+        reference: Reference,
+        wanted: Platform | None,
+        text: str,
+        with_labels: bool,
+        fetch: bool = False,
     ) -> _Pin:
         from image_digest.transport.deadline import Deadline
 
@@ -343,7 +478,9 @@ class Resolver:
         assert manifests is not None  # made with the first client
         with Deadline(self.options.total_timeout) as deadline:
             try:
-                found = manifests.find(client, reference, wanted, text, with_labels, deadline)
+                found = manifests.find(
+                    client, reference, wanted, text, with_labels, deadline, fetch=fetch
+                )
             except DigestError as exc:
                 # The last line of defence: whatever a hostile registry echoed into an error
                 # (headers, index entries...), no credential we sent it leaves in a message.
@@ -401,7 +538,8 @@ class Resolver:
                 str(w) if w else None,
                 p.found.digest,
                 p.found.media_type,
-                p.found.labels.get(REVISION_LABEL) if p.found.labels else None,
+                # Provenance when labels were read; `created` alone (min_age) is not recorded.
+                *_provenance(p.found),
             )
             for r, w, p in pins
             if p.source == "registry"
@@ -412,6 +550,15 @@ def resolve(ref: str, platform: str | None = None) -> ResolvedImage:
     """Pin one reference with a fresh default `Resolver`; reuse a `Resolver` for many."""
     with Resolver() as resolver:
         return resolver.resolve(ref, platform=platform)
+
+
+def _provenance(found: Found) -> tuple[str | None, ...]:
+    from image_digest.provenance import Provenance
+
+    if found.labels is None:
+        return ()
+    known = Provenance.of(found.labels, found.created)
+    return (known.revision, known.source, known.version, known.created)
 
 
 def _resolved(text: str, reference: Reference, pin: _Pin) -> ResolvedImage:
@@ -426,6 +573,8 @@ def _resolved(text: str, reference: Reference, pin: _Pin) -> ResolvedImage:
         source=pin.source,
         warning=pin.warning,
         labels_platform=found.labels_platform,
+        created=found.created,
+        held_back=pin.held_back,
     )
 
 

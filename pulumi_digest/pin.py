@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 
 import pulumi
 
@@ -24,6 +25,7 @@ def pin(
     mode: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
+    min_age: str | timedelta | None = None,
 ) -> pulumi.Output[str]:
     """The image pinned to its content digest (the core's `repo_digest`).
 
@@ -36,7 +38,11 @@ def pin(
     `image_digest.Resolver`); pass them or a `resolver`, not both.
     """
     options = resolver_options(
-        lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+        lock=lock,
+        mode=mode,
+        ca_bundle=ca_bundle,
+        insecure_registries=insecure_registries,
+        min_age=min_age,
     )
     check_exclusive(resolver, options)
     chosen = _resolvers.shared(resolver, options)

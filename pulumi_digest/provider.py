@@ -10,6 +10,8 @@ same way the program would (docker config, credential helpers, Google ADC).
 
 from __future__ import annotations
 
+from dataclasses import fields
+from datetime import timedelta
 from typing import Any
 
 from pulumi.dynamic import (
@@ -66,6 +68,7 @@ class DigestImageProvider(ResourceProvider):
     # existed) readable: their instances lack the attributes and fall back to these.
     ca_bundle: str | None = None
     insecure_registries: tuple[str, ...] = ()
+    min_age: timedelta | None = None
 
     def __init__(
         self,
@@ -75,6 +78,7 @@ class DigestImageProvider(ResourceProvider):
         with_labels: bool = False,
         ca_bundle: str | None = None,
         insecure_registries: tuple[str, ...] = (),
+        min_age: timedelta | None = None,
     ) -> None:
         super().__init__()
         self.lock = lock
@@ -82,12 +86,20 @@ class DigestImageProvider(ResourceProvider):
         self.with_labels = with_labels
         self.ca_bundle = ca_bundle
         self.insecure_registries = insecure_registries
+        self.min_age = min_age
+
+    @classmethod
+    def configured(cls, options: ResolverOptions) -> DigestImageProvider:
+        """A provider that resolves with `options` (kept as plain attributes, for pickling)."""
+        return cls(**{field.name: getattr(options, field.name) for field in fields(options)})
+
+    def _options(self) -> ResolverOptions:
+        return ResolverOptions(
+            **{field.name: getattr(self, field.name) for field in fields(ResolverOptions)}
+        )
 
     def _resolve(self, image: str, platform: str | None) -> ResolvedImage:
-        options = ResolverOptions(
-            self.lock, self.mode, self.with_labels, self.ca_bundle, self.insecure_registries
-        )
-        with options.build() as resolver:
+        with self._options().build() as resolver:
             resolved = resolver.resolve(image, platform=platform)
         if resolved.warning:
             _engine_log.warn(f"DigestImage {image!r}: {resolved.warning}")

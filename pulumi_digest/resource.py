@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import pulumi
@@ -45,6 +46,7 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
         with_labels: bool = False,
         ca_bundle: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
+        min_age: str | timedelta | None = None,
     ) -> None:
         options = resolver_options(
             lock=lock,
@@ -52,14 +54,9 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
             with_labels=with_labels,
             ca_bundle=ca_bundle,
             insecure_registries=insecure_registries,
+            min_age=min_age,
         )
-        provider = DigestImageProvider(
-            lock=options.lock,
-            mode=options.mode,
-            with_labels=options.with_labels,
-            ca_bundle=options.ca_bundle,
-            insecure_registries=options.insecure_registries,
-        )
+        provider = DigestImageProvider.configured(options)
         props: dict[str, Any] = {
             "image": image,
             "platform": platform,

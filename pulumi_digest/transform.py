@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, cast
 
 import pulumi
@@ -156,6 +157,7 @@ def pin_images(
     mode: str | None = None,
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
+    min_age: str | timedelta | None = None,
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
 
@@ -170,7 +172,11 @@ def pin_images(
     `insecure_registries` configure the default resolver; pass them or a `resolver`, not both.
     """
     options = resolver_options(
-        lock=lock, mode=mode, ca_bundle=ca_bundle, insecure_registries=insecure_registries
+        lock=lock,
+        mode=mode,
+        ca_bundle=ca_bundle,
+        insecure_registries=insecure_registries,
+        min_age=min_age,
     )
     pinner = ImagePinner(
         resolver=_resolvers.choose(resolver, options),

@@ -4,6 +4,12 @@ The lock is merged, not replaced: entries for other references (written by Pulum
 programs, or by other `lock` runs) stay, and an unchanged digest leaves the file untouched.
 `--prune` removes every entry not named in this run, so `image-digest lock --prune --from
 images.txt` makes the lock exactly the list.
+
+Every digest that changes is reported with the life of the pin: the old and new revision,
+version, created and source, and a compare URL (see `report.change_lines`). The old side comes
+from the lock; the new side costs one request (its config) when the entry was recorded with
+`--labels`, since such entries are looked up with a manifest GET instead of a HEAD.
+`--min-age` keeps a locked digest while the tag's new one is younger than that.
 """
 
 from __future__ import annotations
@@ -16,18 +22,19 @@ from image_digest.commands.report import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    change_lines,
     check_arguments,
     describe,
     error,
     lock_path,
     note,
-    revision_of,
     subject,
     warn,
 )
 from image_digest.errors import DigestError
-from image_digest.lockfile import Key, LockEntry
+from image_digest.lockfile import Key, LockEntry, LockPin
 from image_digest.platform import parse_platform
+from image_digest.provenance import Provenance
 from image_digest.reference import parse
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import Resolver
@@ -51,11 +58,26 @@ def run_lock(args: argparse.Namespace) -> int:
         lock=path,
         mode="resolve",
         with_labels=args.labels,
+        min_age=args.min_age,
     ) as resolver:
         assert resolver.lock is not None
         lock = resolver.lock
         before = {entry.key: entry for entry in lock.entries()}  # a bad lock stops us here
-        outcome = resolver.resolve_each(refs, platform=platform)
+        outcome = _resolve(resolver, refs, platform, before, args.labels)
+        described = {
+            ref: _describe(resolver, result, before, platform)
+            for ref, result in outcome.items()
+            if isinstance(result, ResolvedImage)
+        }
+        # Provenance read only to describe a change is kept too, so the next change of the
+        # same entry is described from the lock (a digest's labels never change).
+        lock.record(
+            LockPin(str(parse(ref)), platform, result.digest, result.media_type, *known.values())
+            for ref, known in described.items()
+            if known.known()
+            and isinstance(result := outcome[ref], ResolvedImage)
+            and result.labels is None
+        )
     wanted: dict[Key, ResolvedImage | DigestError] = {}
     for ref, result in outcome.items():
         if isinstance(result, ResolvedImage) and result.source == "reference":
@@ -67,19 +89,22 @@ def run_lock(args: argparse.Namespace) -> int:
             key = (ref, platform or "")
         wanted.setdefault(key, result)
 
-    counts = {"added": 0, "updated": 0, "unchanged": 0, "removed": 0}
+    counts = {"added": 0, "updated": 0, "unchanged": 0, "held": 0, "removed": 0}
     failures = 0
     for (reference, _), result in sorted(wanted.items(), key=lambda item: item[0]):
         if isinstance(result, DigestError):
             failures += 1
             error(str(result))
             continue
-        status = _status(before.get((reference, platform or "")), result)
+        old = before.get((reference, platform or ""))
+        status = _status(old, result)
         counts[status.split()[0]] += 1
-        print(
-            f"{subject(reference, platform)}: {describe(result.digest, revision_of(result))}"
-            f" ({status})"
-        )
+        new = described.get(result.reference, Provenance())
+        print(f"{subject(reference, platform)}: {describe(result.digest, new.revision)} ({status})")
+        if old is not None and old.digest != result.digest:
+            print("\n".join(change_lines(old.provenance, new)))
+        if result.warning:
+            warn(result.warning)
     if args.prune:
         for entry in lock.prune((reference, p or None) for reference, p in wanted):
             counts["removed"] += 1
@@ -116,7 +141,49 @@ def read_references(source: str) -> list[str]:
     return refs
 
 
+def _resolve(
+    resolver: Resolver,
+    refs: list[str],
+    platform: str | None,
+    before: dict[Key, LockEntry],
+    labels: bool,
+) -> dict[str, ResolvedImage | DigestError]:
+    """Entries whose provenance is known (recorded with --labels) are fetched by GET, so a
+    changed digest costs one more request to describe; the others keep the cheaper HEAD."""
+    known: list[str] = []
+    plain: list[str] = []
+    for ref in refs:
+        try:
+            entry = before.get((str(parse(ref)), platform or ""))
+        except DigestError:
+            entry = None
+        (known if labels or (entry and entry.provenance.known()) else plain).append(ref)
+    outcome = resolver.resolve_each(known, platform=platform, fetch_manifests=True)
+    outcome.update(resolver.resolve_each(plain, platform=platform))
+    return {ref: outcome[ref] for ref in dict.fromkeys(refs)}
+
+
+def _describe(
+    resolver: Resolver, result: ResolvedImage, before: dict[Key, LockEntry], platform: str | None
+) -> Provenance:
+    """The new digest's provenance: read with --labels; else, for a changed digest whose old
+    provenance is known, its config (one request); else unknown."""
+    if result.labels is not None:
+        return result.provenance
+    if result.source != "registry":
+        return Provenance()
+    old = before.get((str(parse(result.reference)), platform or ""))
+    if old is None or old.digest == result.digest or not old.provenance.known():
+        return Provenance()
+    try:
+        return resolver.inspect(f"{parse(result.reference).name}@{result.digest}").provenance
+    except DigestError:
+        return Provenance()  # a courtesy: the digest itself is recorded either way
+
+
 def _status(old: LockEntry | None, result: ResolvedImage) -> str:
+    if result.held_back is not None:
+        return f"held back from {result.held_back} by --min-age"
     if old is None:
         return "added"
     if old.digest == result.digest:
@@ -127,6 +194,8 @@ def _status(old: LockEntry | None, result: ResolvedImage) -> str:
 def _summary(path: str, counts: dict[str, int], failures: int) -> None:
     changed = [f"{counts[k]} {k}" for k in ("added", "updated", "removed") if counts[k]]
     failed = f", {failures} failed (see the errors)" if failures else ""
+    if counts["held"]:
+        failed = f", {counts['held']} held back by --min-age" + failed
     if changed:
         note(f"wrote {path}: {', '.join(changed)}, {counts['unchanged']} unchanged{failed}")
     else:

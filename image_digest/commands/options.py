@@ -21,10 +21,22 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca-bundle", metavar="PATH", help="CA bundle to verify registries with")
 
 
+def add_min_age_option(parser: argparse.ArgumentParser) -> None:
+    """--min-age: keep the locked digest while a tag's new digest is younger than this."""
+    parser.add_argument(
+        "--min-age",
+        metavar="DURATION",
+        help="e.g. 30m, 6h, 2d, 1w: a tag whose new digest is younger than this (its created "
+        "time, else when the lock first saw it) keeps the digest already in the lock, with a "
+        "warning saying when the new one becomes eligible",
+    )
+
+
 def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     """Options every resolving subcommand shares."""
     parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
     add_registry_options(parser)
+    add_min_age_option(parser)
     parser.add_argument(
         "--lock",
         metavar="PATH",
@@ -55,4 +67,5 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
         lock=args.lock,
         mode=args.mode,
         with_labels=args.labels,
+        min_age=args.min_age,
     )

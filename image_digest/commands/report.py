@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from image_digest.errors import DigestError
-from image_digest.lockfile import DEFAULT_LOCK_NAME, REVISION_LABEL
+from image_digest.lockfile import DEFAULT_LOCK_NAME
+from image_digest.provenance import REVISION_LABEL, Provenance, compare_url, repository_url
 from image_digest.reference import parse
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import LOCK_ENV
@@ -71,3 +72,21 @@ def describe(digest: str, revision: str | None) -> str:
 
 def revision_of(result: ResolvedImage) -> str | None:
     return result.labels.get(REVISION_LABEL) if result.labels else None
+
+
+def change_lines(old: Provenance, new: Provenance) -> list[str]:
+    """The life of a pin, under a `REF: OLD -> NEW` line: what each digest says it is built
+    from (`-` where an image does not say), and where to read the code change."""
+    lines = []
+    for name in ("revision", "version", "created"):
+        before, after = getattr(old, name), getattr(new, name)
+        if before or after:
+            lines.append(f"  {name}: {before or '-'} -> {after or '-'}")
+    sources = {p.source for p in (old, new) if p.source}
+    if len(sources) == 1 or len({repository_url(s) or s for s in sources}) == 1:
+        lines.append(f"  source: {new.source or old.source}")
+    elif sources:
+        lines.append(f"  source: {old.source or '-'} -> {new.source or '-'}")
+    if url := compare_url(old, new):
+        lines.append(f"  compare: {url}")
+    return lines

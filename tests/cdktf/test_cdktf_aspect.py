@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from constructs import Construct
 
 from cdktf_digest import IMAGE_FIELDS, IMAGE_PATHS, PinImages
 from image_digest import Resolver
+from image_digest.age import stamp
 from tests.cdktf.harness import Cdk, RecordingResolver, resource
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
@@ -381,3 +383,25 @@ print(Testing.synth(stack))
 
     assert done.returncode == 0 and app_pinned in done.stdout, done.stderr
     assert "never applied" not in done.stderr
+
+
+def test_min_age_keeps_the_locked_digest_and_warns_on_the_resource(
+    cdk: Cdk, registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    lock = tmp_path / "image-digest.lock"
+    ref = registry.reference(unique_repo, "v1")
+    old = registry.push(unique_repo, "v1", build_image("aspect age 1"))
+    Resolver(lock=lock).resolve(ref)
+    fresh = stamp(datetime.now(UTC) - timedelta(minutes=1))
+    new = registry.push(unique_repo, "v1", build_image("aspect age 2", created=fresh))
+    stack = cdk.stack()
+    container = cdk.docker("container").Container(stack, "c", name="c", image=ref)
+    cdk.lib.Aspects.of(stack).add(PinImages(lock=lock, min_age="6h"))
+
+    synthesized = cdk.synth(stack)
+
+    assert resource(synthesized, "docker_container", "c")["image"] == (
+        f"{registry.host}/{unique_repo}@{old}"
+    )
+    [warning] = cdk.warnings(container)
+    assert new in warning and "becomes eligible at" in warning

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import cdktf_digest
 import image_digest
 from cdktf_digest import PinError, UnresolvedTokenError, pin
 from image_digest import InvalidReferenceError, RegistryError, Resolver
+from image_digest.age import stamp
 from tests.cdktf.harness import Cdk, resource
 from tests.support.images import build_image, build_index
 from tests.support.registry import RegistryServer
@@ -117,3 +119,19 @@ def test_pin_warns_when_it_falls_back_to_the_lock(
 def test_pin_rejects_lock_options_next_to_a_resolver(resolver: Resolver) -> None:
     with pytest.raises(TypeError, match="resolver="):
         pin("nginx:1.25", resolver=resolver, mode="locked")
+
+
+def test_pin_min_age_holds_back_with_a_python_warning(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    lock = tmp_path / "image-digest.lock"
+    ref = registry.reference(unique_repo, "v1")
+    registry.push(unique_repo, "v1", build_image("cdktf age 1"))
+    locked = pin(ref, lock=lock)
+    fresh = stamp(datetime.now(UTC))
+    registry.push(unique_repo, "v1", build_image("cdktf age 2", created=fresh))
+
+    with pytest.warns(UserWarning, match="becomes eligible at"):
+        assert pin(ref, lock=lock, min_age="1d") == locked
+    with pytest.raises(TypeError, match="min_age"):
+        pin(ref, resolver=Resolver(), min_age="1d")

@@ -199,6 +199,13 @@ def test_check_passes_then_fails_after_a_tag_moves(registry, unique_repo, run, l
             "locked_revision": "1111111",
             "current_revision": "2222222",
             "note": None,
+            # The life of the pin: these images carry a revision label only.
+            **{
+                f"{side}_{name}": None
+                for side in ("locked", "current")
+                for name in ("source", "version", "created")
+            },
+            "compare_url": None,
         }
     ]
 

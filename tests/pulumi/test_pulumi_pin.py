@@ -3,6 +3,7 @@ known; digests pass through; failures stop the program and never fall back to th
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from pulumi.runtime.mocks import MockResourceArgs
 
 from image_digest import Resolver
+from image_digest.age import stamp
 from pulumi_digest import pin
 from tests.pulumi.harness.engine import UNKNOWN
 from tests.pulumi.harness.network import UNREACHABLE
@@ -175,3 +177,26 @@ def test_pinned_value_is_what_the_program_sees(registry: RegistryServer, unique_
     run_program(program, preview=True)
 
     assert seen == [f"{registry.host}/{unique_repo}@{digest}"]
+
+
+def test_min_age_holds_a_fresh_push_back_and_warns(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    lock = tmp_path / "image-digest.lock"
+    reference = registry.reference(unique_repo, "v1")
+    old = registry.push(unique_repo, "v1", build_image("pulumi age 1"))
+    Resolver(lock=lock).resolve(reference)
+    fresh = datetime.now(UTC) - timedelta(minutes=1)
+    new = registry.push(unique_repo, "v1", build_image("pulumi age 2", created=stamp(fresh)))
+
+    def program() -> None:
+        docker.Container("held", image=pin(reference, lock=lock, min_age="1h"))
+        docker.Container("taken", image=pin(reference, lock=lock, min_age=timedelta(0)))
+
+    deployment = run_program(program, preview=True)
+
+    assert deployment["held"].inputs["image"] == f"{registry.host}/{unique_repo}@{old}"
+    assert deployment["taken"].inputs["image"] == f"{registry.host}/{unique_repo}@{new}"
+    assert any(new in w and "becomes eligible at" in w for w in deployment.warnings)
+    with pytest.raises(TypeError, match="min_age= configure the resolver"):
+        pin(reference, resolver=Resolver(), min_age="1h")

@@ -177,11 +177,15 @@ def build_image(
     architecture: str = "amd64",
     variant: str | None = None,
     media: str = "oci",
+    created: str | None = None,
 ) -> Image:
     """A single-layer image whose only file holds ``content``.
 
     ``media="oci"`` gives an OCI image manifest, ``media="docker"`` a Docker v2 schema 2 one.
-    Different content, labels or platform give a different digest; equal arguments the same one.
+    ``created`` is the config's RFC 3339 build time, written as given (absent by default, as in
+    reproducible builds that omit it); tests pass fixed strings so digests stay predictable.
+    Different content, labels, platform or created give a different digest; equal arguments the
+    same one.
     """
     manifest_type, config_type, layer_type, _ = _media(media)
     tar = layer_tar(content)
@@ -194,6 +198,8 @@ def build_image(
     }
     if variant:
         config_json["variant"] = variant
+    if created is not None:
+        config_json["created"] = created
     config = Blob(config_type, canonical_json(config_json))
     manifest = canonical_json(
         {

@@ -1,0 +1,42 @@
+"""`image-digest pins [--json]`: every pinned digest per repository, from the lock file.
+
+The keep-list a registry cleanup policy needs: delete an untagged digest that is still
+pinned and `locked` deployments and rollbacks to it fail. Reads the lock only; no requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+
+from image_digest.commands.report import EXIT_OK, lock_path
+from image_digest.errors import LockError
+from image_digest.lockfile import LockEntry, LockFile
+from image_digest.reference import parse
+
+
+def pinned_digests(entries: list[LockEntry]) -> dict[str, list[str]]:
+    """Repository (`registry/name`) -> its pinned digests, sorted and without repeats."""
+    pins: dict[str, set[str]] = defaultdict(set)
+    for entry in entries:
+        pins[parse(entry.reference).name].add(entry.digest)
+    return {name: sorted(digests) for name, digests in sorted(pins.items())}
+
+
+def run_pins(args: argparse.Namespace) -> int:
+    path = lock_path(args.lock)
+    lock = LockFile(path)
+    if not lock.exists():
+        raise LockError(
+            f"lock file {path} does not exist, so nothing is pinned; create it with: "
+            f"image-digest lock --lock {path} REF..."
+        )
+    pins = pinned_digests(lock.entries())
+    if args.json:
+        print(json.dumps(pins, indent=2, sort_keys=True))
+    else:
+        for name, digests in pins.items():
+            for digest in digests:
+                print(f"{name}@{digest}")
+    return EXIT_OK
