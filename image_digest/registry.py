@@ -8,6 +8,7 @@ when it sends both, they must agree. Every digest is validated, every body is si
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -230,26 +231,32 @@ class RegistryClient:
             )
         return body
 
-    def _repository_exists(self, reference: str, repository: str) -> bool:
-        """Many registries say MANIFEST_UNKNOWN for a missing repository too; the tags list
-        tells them apart (asked only on this error path, never when resolving succeeds)."""
+    def _repository_tags(self, reference: str, repository: str) -> list[str] | None:
+        """The repository's tags (first page, possibly none), or None when it does not exist.
+
+        Many registries say MANIFEST_UNKNOWN for a missing repository too; the tags list
+        tells them apart, and names the tags a mistyped one was probably meant to be. Asked
+        only on this error path, never when resolving succeeds; one request, its body capped.
+        """
         with Deadline(self.transport.options.connect_timeout * 2) as deadline:
             try:
                 response = self.transport.request(
                     "GET",
                     repository,
-                    f"/v2/{repository}/tags/list?n=1",
+                    f"/v2/{repository}/tags/list?n={_TAGS_LISTED}",
                     headers={},
                     deadline=deadline,
                     reference=reference,
                 )
             except DigestError:
-                return True
+                return []
             with response:
-                if response.status_code != 404:
-                    return True
-                code, _ = error_body(response)
-                return code != "NAME_UNKNOWN"
+                if response.status_code == 404:
+                    code, _ = error_body(response, deadline)
+                    return None if code == "NAME_UNKNOWN" else []
+                if response.status_code != 200:
+                    return []
+                return _listed_tags(response, deadline)
 
     def _too_slow(self, reference: str, what: str, deadline: Deadline) -> RegistryError:
         return RegistryError(
@@ -298,7 +305,8 @@ class RegistryClient:
         detail = f" ({code}: {message})" if code else ""
         where = f"registry {self.registry}"
         if status == 404 or code in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN"):
-            if code == "NAME_UNKNOWN" or not self._repository_exists(reference, repository):
+            tags = None if code == "NAME_UNKNOWN" else self._repository_tags(reference, repository)
+            if tags is None:
                 return RepositoryNotFoundError(
                     f"repository {repository} not found on {where} while resolving "
                     f"{reference}{detail}",
@@ -307,7 +315,7 @@ class RegistryClient:
                 )
             return TagNotFoundError(
                 f"{identifier!s} not found in repository {repository} on {where} while "
-                f"resolving {reference}{detail}",
+                f"resolving {reference}{detail}{_did_you_mean(identifier, tags)}",
                 reference=reference,
                 registry=self.registry,
             )
@@ -318,6 +326,29 @@ class RegistryClient:
             status=status,
             code=code,
         )
+
+
+#: Tags asked for on a missing-tag error: enough for "did you mean", one capped page.
+_TAGS_LISTED = 1000
+_MAX_TAGS_BODY = 256 * 1024
+
+
+def _listed_tags(response: requests.Response, deadline: Deadline) -> list[str]:
+    """The `tags` of a tags/list answer; [] for anything else (it only feeds a hint)."""
+    try:
+        value = json.loads(read_capped(response, _MAX_TAGS_BODY, deadline))
+    except (BodyTooLargeError, TimeoutError, ValueError, requests.RequestException, OSError):
+        return []
+    tags = value.get("tags") if isinstance(value, dict) else None
+    return [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
+
+
+def _did_you_mean(identifier: str, tags: list[str]) -> str:
+    """`; did you mean 'v1.2.3'?` for a mistyped tag, from the repository's own tags."""
+    if identifier.startswith("sha256:"):
+        return ""
+    close = difflib.get_close_matches(identifier, tags, n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(quoted(tag, 80) for tag in close)}?" if close else ""
 
 
 def _content_length(response: requests.Response) -> int | None:

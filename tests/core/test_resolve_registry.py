@@ -102,6 +102,24 @@ def test_missing_tag_and_missing_repository_are_told_apart(registry, unique_repo
     assert f"{unique_repo}-nope" in str(repo_error.value)
 
 
+def test_a_mistyped_tag_is_answered_with_the_repositorys_close_tags(
+    registry, unique_repo, resolver
+):
+    for tag in ("1.27.3", "1.27.3-alpine", "stable"):
+        registry.push(unique_repo, tag, build_image(f"{unique_repo} {tag}"))
+    before = resolver.request_count()
+
+    with pytest.raises(TagNotFoundError) as error:
+        resolver.resolve(f"{registry.host}/{unique_repo}:1.27.30")
+
+    assert "did you mean '1.27.3' or '1.27.3-alpine'?" in str(error.value)
+    with pytest.raises(TagNotFoundError) as unrelated:
+        resolver.resolve(f"{registry.host}/{unique_repo}:zzzz")
+    assert "did you mean" not in str(unrelated.value)
+    # one ping, then per miss: the manifest HEAD, one GET of its error text, one tags/list page
+    assert resolver.request_count() - before == 1 + 2 * 3
+
+
 def test_reference_with_digest_makes_no_request(registry, resolver):
     digest = "sha256:" + "ab" * 32
     resolved = resolver.resolve(f"{registry.host}/never/pushed@{digest}")
