@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove every entry not named in this run, so the lock is exactly this list",
     )
+    lock.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per reference instead of lines (the fields of check --json; "
+        "messages stay on stderr)",
+    )
     add_min_age_option(lock)
     add_registry_options(lock)
     lock.set_defaults(run=run_lock)

@@ -9,12 +9,15 @@ Every digest that changes is reported with the life of the pin: the old and new 
 version, created and source, and a compare URL (see `report.change_lines`). The old side comes
 from the lock; the new side costs one request (its config) when the entry was recorded with
 `--labels`, since such entries are looked up with a manifest GET instead of a HEAD.
-`--min-age` keeps a locked digest while the tag's new one is younger than that.
+`--min-age` keeps a locked digest while the tag's new one is younger than that. `--json`
+prints the same per reference, with the field names of `check --json`: `locked_*` is what the
+lock held before this run, `current_*` what it holds now.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -34,7 +37,7 @@ from image_digest.commands.report import (
 from image_digest.errors import DigestError
 from image_digest.lockfile import Key, LockEntry, LockPin
 from image_digest.platform import parse_platform
-from image_digest.provenance import Provenance
+from image_digest.provenance import Provenance, compare_url
 from image_digest.reference import parse
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import Resolver
@@ -91,24 +94,35 @@ def run_lock(args: argparse.Namespace) -> int:
 
     counts = {"added": 0, "updated": 0, "unchanged": 0, "held": 0, "removed": 0}
     failures = 0
+    records: list[dict[str, object]] = []
     for (reference, _), result in sorted(wanted.items(), key=lambda item: item[0]):
+        old = before.get((reference, platform or ""))
         if isinstance(result, DigestError):
             failures += 1
             error(str(result))
+            records.append(_record(reference, platform, "failed", old, None, Provenance()))
             continue
-        old = before.get((reference, platform or ""))
         status = _status(old, result)
         counts[status.split()[0]] += 1
         new = described.get(result.reference, Provenance())
-        print(f"{subject(reference, platform)}: {describe(result.digest, new.revision)} ({status})")
-        if old is not None and old.digest != result.digest:
-            print("\n".join(change_lines(old.provenance, new)))
+        records.append(_record(reference, platform, status.split()[0], old, result.digest, new))
+        if not args.json:
+            line = f"{describe(result.digest, new.revision)} ({status})"
+            print(f"{subject(reference, platform)}: {line}")
+            if old is not None and old.digest != result.digest:
+                print("\n".join(change_lines(old.provenance, new)))
         if result.warning:
             warn(result.warning)
     if args.prune:
         for entry in lock.prune((reference, p or None) for reference, p in wanted):
             counts["removed"] += 1
-            print(f"{subject(entry.reference, entry.platform)}: {entry.digest} (removed)")
+            records.append(
+                _record(entry.reference, entry.platform, "removed", entry, None, Provenance())
+            )
+            if not args.json:
+                print(f"{subject(entry.reference, entry.platform)}: {entry.digest} (removed)")
+    if args.json:
+        print(json.dumps(records, indent=2, sort_keys=True))
     _summary(path, counts, failures)
     return EXIT_FAILED if failures else EXIT_OK
 
@@ -179,6 +193,29 @@ def _describe(
         return resolver.inspect(f"{parse(result.reference).name}@{result.digest}").provenance
     except DigestError:
         return Provenance()  # a courtesy: the digest itself is recorded either way
+
+
+def _record(
+    reference: str,
+    platform: str | None,
+    status: str,
+    old: LockEntry | None,
+    digest: str | None,
+    new: Provenance,
+) -> dict[str, object]:
+    """One reference for `--json`, in `check --json`'s field names."""
+    before = old.provenance if old is not None else Provenance()
+    moved = old is not None and digest is not None and old.digest != digest
+    return {
+        "reference": reference,
+        "platform": platform,
+        "status": status,
+        "locked_digest": old.digest if old is not None else None,
+        "current_digest": digest,
+        **{f"locked_{name}": value for name, value in before.as_dict().items()},
+        **{f"current_{name}": value for name, value in new.as_dict().items()},
+        "compare_url": compare_url(before, new) if moved else None,
+    }
 
 
 def _status(old: LockEntry | None, result: ResolvedImage) -> str:

@@ -184,6 +184,20 @@ def test_check_and_lock_report_the_life_of_a_moved_pin(registry, unique_repo, ru
     updated = LockFile(lock).get(ref, None)
     assert updated is not None and updated.provenance.version == "1.1.0"  # kept for next time
 
+    # `lock --json`: the same fields as `check --json`, for the next bump.
+    newer = registry.push(
+        unique_repo, "prod", build_image("life 3", labels=labels("3333333", "1.2.0"))
+    )
+    [expected] = json.loads(run("check", "--json").stdout)
+    locked_json = run("lock", "--json", ref)
+    assert locked_json.returncode == 0, locked_json.stderr
+    [record] = json.loads(locked_json.stdout)
+    shared = [k for k in expected if k.startswith(("locked_", "current_")) or k == "compare_url"]
+    assert {k: record[k] for k in shared} == {k: expected[k] for k in shared}
+    assert (record["status"], record["current_digest"]) == ("updated", newer)
+    assert record["compare_url"] == "https://github.com/acme/app/compare/2222222...3333333"
+    assert json.loads(run("lock", "--json", ref).stdout)[0]["status"] == "unchanged"
+
 
 def test_a_changed_digest_costs_one_request_when_the_lock_knows_its_labels(
     registry, unique_repo, lock
