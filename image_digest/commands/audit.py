@@ -31,11 +31,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from image_digest.audit import Document, Finding, UnreadableInputError, read_document, tags_in
-from image_digest.commands.options import add_registry_options
+from image_digest.commands.options import add_registry_options, read_only_resolver
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note
 from image_digest.errors import DigestError
 from image_digest.resolved import ResolvedImage
-from image_digest.resolver import Resolver
 
 SCHEMA_VERSION = 1
 
@@ -117,12 +116,7 @@ def _suggest(args: argparse.Namespace, rows: list[Row]) -> None:
     by_platform: dict[str | None, list[Row]] = defaultdict(list)
     for row in rows:
         by_platform[row.finding.platform].append(row)
-    with Resolver(
-        insecure_registries=args.insecure_registry,
-        ca_bundle=args.ca_bundle,
-        lock="",
-        mode="resolve",
-    ) as resolver:
+    with read_only_resolver(args) as resolver:
         for platform, group in by_platform.items():
             outcome = resolver.resolve_each([r.finding.reference for r in group], platform)
             for row in group:

@@ -18,6 +18,7 @@ import argparse
 import json
 from collections import defaultdict
 
+from image_digest.commands.options import read_only_resolver
 from image_digest.commands.report import (
     EXIT_DRIFT,
     EXIT_OK,
@@ -25,31 +26,18 @@ from image_digest.commands.report import (
     change_lines,
     describe,
     error,
+    existing_lock,
     lock_path,
     subject,
 )
 from image_digest.drift import DRIFT, STATUSES, Finding, check_lock
-from image_digest.errors import LockError
-from image_digest.lockfile import LockFile
-from image_digest.resolver import Resolver
 
 
 def run_check(args: argparse.Namespace) -> int:
     path = lock_path(args.lock)
-    lock = LockFile(path)
-    if not lock.exists():
-        raise LockError(
-            f"lock file {path} does not exist, so there is nothing to check; create it with: "
-            f"image-digest lock --lock {path} REF..."
-        )
+    lock = existing_lock(path, "there is nothing to check")
     lock.entries()  # a bad lock fails here, before any request
-    # lock="" keeps IMAGE_DIGEST_LOCK out: check reads the lock but never writes it.
-    with Resolver(
-        insecure_registries=args.insecure_registry,
-        ca_bundle=args.ca_bundle,
-        lock="",
-        mode="resolve",
-    ) as resolver:
+    with read_only_resolver(args) as resolver:
         findings = check_lock(resolver, lock, verify_exists=args.exists)
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2, sort_keys=True))

@@ -69,3 +69,14 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
         with_labels=args.labels,
         min_age=args.min_age,
     )
+
+
+def read_only_resolver(args: argparse.Namespace) -> Resolver:
+    """A `Resolver` with the registry options only: `lock=""` keeps IMAGE_DIGEST_LOCK and
+    IMAGE_DIGEST_MODE out, so a command that only reads (check, audit) never writes a lock."""
+    return Resolver(
+        insecure_registries=args.insecure_registry,
+        ca_bundle=args.ca_bundle,
+        lock="",
+        mode="resolve",
+    )

@@ -10,9 +10,8 @@ import argparse
 import json
 from collections import defaultdict
 
-from image_digest.commands.report import EXIT_OK, lock_path
-from image_digest.errors import LockError
-from image_digest.lockfile import LockEntry, LockFile
+from image_digest.commands.report import EXIT_OK, existing_lock, lock_path
+from image_digest.lockfile import LockEntry
 from image_digest.reference import parse
 
 
@@ -25,13 +24,7 @@ def pinned_digests(entries: list[LockEntry]) -> dict[str, list[str]]:
 
 
 def run_pins(args: argparse.Namespace) -> int:
-    path = lock_path(args.lock)
-    lock = LockFile(path)
-    if not lock.exists():
-        raise LockError(
-            f"lock file {path} does not exist, so nothing is pinned; create it with: "
-            f"image-digest lock --lock {path} REF..."
-        )
+    lock = existing_lock(lock_path(args.lock), "nothing is pinned")
     pins = pinned_digests(lock.entries())
     if args.json:
         print(json.dumps(pins, indent=2, sort_keys=True))

@@ -6,8 +6,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from image_digest.errors import DigestError
-from image_digest.lockfile import DEFAULT_LOCK_NAME
+from image_digest.errors import DigestError, LockError
+from image_digest.lockfile import DEFAULT_LOCK_NAME, LockFile
 from image_digest.provenance import REVISION_LABEL, Provenance, compare_url, repository_url
 from image_digest.reference import parse
 from image_digest.resolved import ResolvedImage
@@ -58,6 +58,18 @@ def one_line(message: str) -> str:
 def lock_path(option: str | None) -> str:
     """--lock, else $IMAGE_DIGEST_LOCK, else ./image-digest.lock."""
     return option or os.environ.get(LOCK_ENV) or DEFAULT_LOCK_NAME
+
+
+def existing_lock(path: str, consequence: str) -> LockFile:
+    """The lock file a reading command needs; a missing one says what that means and how to
+    create it (`consequence`: "there is nothing to check", "nothing is pinned")."""
+    lock = LockFile(path)
+    if not lock.exists():
+        raise LockError(
+            f"lock file {path} does not exist, so {consequence}; create it with: "
+            f"image-digest lock --lock {path} REF..."
+        )
+    return lock
 
 
 def subject(reference: str, platform: str | None) -> str:
