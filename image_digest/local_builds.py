@@ -54,9 +54,6 @@ class LocalBuilds:
         with self._lock:
             return None if reference is None else self._built.get(reference)
 
-    def __bool__(self) -> bool:
-        return bool(self._built)
-
 
 def left_alone_message(image: str, built: Built) -> str:
     """Why a built image was not pinned, and what to deploy instead when it is pushed."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from image_digest.codecs import CODECS
 from image_digest.errors import DigestError, InvalidReferenceError
-from image_digest.fields import EVERY_VALUE, split_path
+from image_digest.fields import EVERY_VALUE, Segment, split_path
 from image_digest.reference import parse
 from image_digest.selection import needs_resolution
 
@@ -55,13 +55,13 @@ def unpinned_images(
     props: Any, *, covered: Iterable[str] = (), skip_prefixes: Iterable[str] = ()
 ) -> list[Unpinned]:
     """Every image-like field of `props` that holds a tag and is not under `covered` paths."""
-    known = [_shape(path) for path in covered]
+    known = [split_path(path) for path in covered]
     prefixes = tuple(skip_prefixes)
     return [
         found
         for found in _candidates(props, "")
         if _looks_like_an_image(found.reference, prefixes)
-        and not any(_matches(_shape(found.path), pattern) for pattern in known)
+        and not any(_matches(split_path(found.path), pattern) for pattern in known)
     ]
 
 
@@ -102,19 +102,12 @@ def _looks_like_an_image(value: str, skip_prefixes: tuple[str, ...]) -> bool:
     return names_a_host or reference.tag is not None
 
 
-def _shape(path: str) -> tuple[tuple[str, str | None], ...]:
-    """A path's keys and codecs, without the list marks (lists are walked anywhere)."""
-    return tuple((s.key, _codec_name(s.codec)) for s in split_path(path))
-
-
-def _codec_name(codec: object) -> str | None:
-    return next((name for name, known in CODECS.items() if known is codec), None)
-
-
-def _matches(found: tuple[tuple[str, str | None], ...], pattern: tuple[Any, ...]) -> bool:
+def _matches(found: tuple[Segment, ...], pattern: tuple[Segment, ...]) -> bool:
+    """Same keys (`*` matching any) and the same codecs; list marks play no part, since
+    lists are walked anywhere."""
     return len(found) == len(pattern) and all(
-        (key == expected or expected == EVERY_VALUE) and codec == expected_codec
-        for (key, codec), (expected, expected_codec) in zip(found, pattern, strict=True)
+        (step.key == expected.key or expected.key == EVERY_VALUE) and step.codec is expected.codec
+        for step, expected in zip(found, pattern, strict=True)
     )
 
 
