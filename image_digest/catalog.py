@@ -59,7 +59,7 @@ class ImageKind:
     def types_for(self, host: Host) -> tuple[str, ...]:
         return self.pulumi if host == "pulumi" else self.terraform
 
-    def platform_for(self, host: Host) -> PlatformRule | None:
+    def platform_rule(self, host: Host) -> PlatformRule | None:
         if self.platform is None or host == "pulumi":
             return self.platform
         return PlatformRule(
@@ -335,7 +335,7 @@ def platform_rules(host: Host) -> Mapping[str, PlatformRule]:
         {
             resource_type: rule
             for kind in CATALOG
-            if (rule := kind.platform_for(host)) is not None
+            if (rule := kind.platform_rule(host)) is not None
             for resource_type in kind.types_for(host)
         }
     )

@@ -98,15 +98,6 @@ def kubernetes(module: str) -> Callable[[Cdk, Any, Images], None]:
     return declare
 
 
-def google(module: str, **arguments: Callable[[Images], Any]) -> Callable[[Cdk, Any, Images], None]:
-    def declare(cdk: Cdk, scope: Any, images: Images) -> None:
-        binding = getattr(cdk.bindings("google", module), class_name(module))
-        values = {key: build(images) for key, build in arguments.items()}
-        binding(scope, f"google_{module}", name="api", location="europe-west1", **values)
-
-    return declare
-
-
 def docker_container(cdk: Cdk, scope: Any, images: Images) -> None:
     cdk.bindings("docker", "container").Container(
         scope, "docker_container", name="web", image=images.app, env=["MODE=prod"]
@@ -169,6 +160,7 @@ def azure_containers(images: Images) -> list[dict[str, Any]]:
     ]
 
 
+CLOUD_RUN = {"name": lambda i: "api", "location": lambda i: "europe-west1"}
 RG = {"resource_group_name": lambda i: "rg", "location": lambda i: "westeurope"}
 WEB_APP = {
     **RG,
@@ -286,14 +278,23 @@ DECLARE: dict[str, Callable[[Cdk, Any, Images], None]] = {
     ),
     # Docker: the image the provider pulls
     "docker_image": binding("docker", "image", name=lambda i: i.side, keep_locally=lambda i: True),
-    "google_cloud_run_v2_service": google(
-        "cloud_run_v2_service", template=lambda i: {"containers": containers(i)}
+    "google_cloud_run_v2_service": binding(
+        "google",
+        "cloud_run_v2_service",
+        **CLOUD_RUN,
+        template=lambda i: {"containers": containers(i)},
     ),
-    "google_cloud_run_v2_job": google(
-        "cloud_run_v2_job", template=lambda i: {"template": {"containers": containers(i)}}
+    "google_cloud_run_v2_job": binding(
+        "google",
+        "cloud_run_v2_job",
+        **CLOUD_RUN,
+        template=lambda i: {"template": {"containers": containers(i)}},
     ),
-    "google_cloud_run_service": google(
-        "cloud_run_service", template=lambda i: {"spec": {"containers": containers(i)}}
+    "google_cloud_run_service": binding(
+        "google",
+        "cloud_run_service",
+        **CLOUD_RUN,
+        template=lambda i: {"spec": {"containers": containers(i)}},
     ),
     **{
         f"kubernetes_{module}": kubernetes(module)
