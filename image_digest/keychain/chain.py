@@ -18,7 +18,24 @@ class Keychain(Protocol):
 
 
 # Optional, on the keychains of this package (see `source.py`): `label`, what a keychain
-# consults, and `source_for(registry)`, where the credential it last returned came from.
+# consults, and `source_for(registry)`, where the credential it last returned came from;
+# `issuer_for(registry)`, the keychain inside a chain that gave it; `forget(registry)`, drop
+# a remembered answer that the registry refused.
+
+
+def issuer_of(keychain: Keychain, registry: str) -> Keychain:
+    """The keychain that gave the credential `keychain` last returned for `registry`: the
+    one to ask for its renewal, rather than the whole chain again."""
+    issuer_for = getattr(keychain, "issuer_for", None)
+    issuer = issuer_for(registry) if callable(issuer_for) else None
+    return issuer if isinstance(issuer, Keychain) else keychain
+
+
+def forget(keychain: Keychain, registry: str) -> None:
+    """Have `keychain` (and every keychain in it) ask its sources again for `registry`."""
+    drop = getattr(keychain, "forget", None)
+    if callable(drop):
+        drop(registry)
 
 
 class StaticKeychain:
@@ -73,6 +90,15 @@ class MultiKeychain:
         """Where the credential last returned for `registry` came from (None: anonymous)."""
         keychain = self._answered.get(registry)
         return describe_keychain(keychain, registry) if keychain is not None else None
+
+    def issuer_for(self, registry: str) -> Keychain | None:
+        """The keychain that gave the credential last returned for `registry`."""
+        keychain = self._answered.get(registry)
+        return issuer_of(keychain, registry) if keychain is not None else None
+
+    def forget(self, registry: str) -> None:
+        for keychain in self.keychains:
+            forget(keychain, registry)
 
     @property
     def label(self) -> str:
