@@ -59,6 +59,10 @@ class AzureKeychain:
         kind = type(self._credential).__name__
         return f"Azure {kind} (Entra token exchanged at {registry}/oauth2/exchange)"
 
+    def renews(self, registry: str) -> bool:
+        """Its hosts: asked again after a failed fetch, once the backoff has passed."""
+        return is_acr_registry(registry)
+
     def credentials_for(self, registry: str) -> Credential | None:
         return self._tokens.get(ACR_SCOPE) if is_acr_registry(registry) else None
 

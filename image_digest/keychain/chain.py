@@ -19,16 +19,26 @@ class Keychain(Protocol):
 
 # Optional, on the keychains of this package (see `source.py`): `label`, what a keychain
 # consults, and `source_for(registry)`, where the credential it last returned came from;
-# `issuer_for(registry)`, the keychain inside a chain that gave it; `forget(registry)`, drop
-# a remembered answer that the registry refused.
+# `renews(registry)`, whether it renews short-lived credentials for `registry` itself (so it
+# is asked again even while it has none: a cloud keychain whose fetch failed); `issuer_for`,
+# the keychain inside a chain to ask again; `forget(registry)`, drop a remembered answer that
+# the registry refused.
 
 
-def issuer_of(keychain: Keychain, registry: str) -> Keychain:
-    """The keychain that gave the credential `keychain` last returned for `registry`: the
-    one to ask for its renewal, rather than the whole chain again."""
+def renews(keychain: Keychain, registry: str) -> bool:
+    """Whether `keychain` renews short-lived credentials for `registry` itself."""
+    check = getattr(keychain, "renews", None)
+    return bool(check(registry)) if callable(check) else False
+
+
+def issuer_of(keychain: Keychain, registry: str) -> Keychain | None:
+    """The keychain to ask again for `registry`, rather than the whole chain: the one that
+    gave the last answer, or while none did, one that renews credentials for `registry`."""
     issuer_for = getattr(keychain, "issuer_for", None)
-    issuer = issuer_for(registry) if callable(issuer_for) else None
-    return issuer if isinstance(issuer, Keychain) else keychain
+    if not callable(issuer_for):
+        return keychain
+    issuer = issuer_for(registry)
+    return issuer if isinstance(issuer, Keychain) else None
 
 
 def forget(keychain: Keychain, registry: str) -> None:
@@ -92,9 +102,15 @@ class MultiKeychain:
         return describe_keychain(keychain, registry) if keychain is not None else None
 
     def issuer_for(self, registry: str) -> Keychain | None:
-        """The keychain that gave the credential last returned for `registry`."""
+        """The keychain that gave the credential last returned for `registry`, or while none
+        did, the first that renews credentials for it."""
         keychain = self._answered.get(registry)
+        if keychain is None:
+            keychain = next((k for k in self.keychains if renews(k, registry)), None)
         return issuer_of(keychain, registry) if keychain is not None else None
+
+    def renews(self, registry: str) -> bool:
+        return any(renews(keychain, registry) for keychain in self.keychains)
 
     def forget(self, registry: str) -> None:
         for keychain in self.keychains:

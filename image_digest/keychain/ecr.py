@@ -72,6 +72,10 @@ class EcrKeychain:
         where = f"{target.service} GetAuthorizationToken in {target.region}"
         return f"AWS credentials via boto3 ({where})"
 
+    def renews(self, registry: str) -> bool:
+        """Its hosts: asked again after a failed fetch, once the backoff has passed."""
+        return ecr_target(registry) is not None
+
     def credentials_for(self, registry: str) -> Credential | None:
         target = ecr_target(registry)
         return self._tokens.get(target) if target is not None else None

@@ -59,6 +59,10 @@ class GoogleKeychain:
             return None
         return f"Google Application Default Credentials from {self._origin}"
 
+    def renews(self, registry: str) -> bool:
+        """Its hosts: asked again after a failed fetch, once the backoff has passed."""
+        return is_google_registry(registry)
+
     def credentials_for(self, registry: str) -> Credential | None:
         return self._tokens.get(_ADC) if is_google_registry(registry) else None
 

@@ -1,8 +1,9 @@
 """The credential a transport sends to its registry, and when it asks for another.
 
 The keychain is asked once per registry. After that only the keychain that issued the
-credential is asked, and only for a short-lived one (a cloud token): that keychain answers
-from memory until the renewal is due (see `keychain/refreshing.py`), so no other source (a
+credential is asked, and only for a short-lived one (a cloud token), or while a cloud
+keychain for the registry has none (its fetch failed): that keychain answers from memory
+until a renewal or retry is due (see `keychain/refreshing.py`), so no other source (a
 docker credential helper, say) runs again per request. A credential without an expiry
 (explicit, docker config, a helper's answer) is kept for the transport's life, and asked for
 again only after the registry refused it (`renew`), once per credential held: a second
@@ -16,7 +17,7 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 
-from image_digest.keychain.chain import Keychain, forget, issuer_of
+from image_digest.keychain.chain import Keychain, forget, issuer_of, renews
 from image_digest.keychain.credentials import (
     Basic,
     Credential,
@@ -98,7 +99,13 @@ class HeldCredential:
 
     def _ask_chain(self) -> _Grant:
         credential = self._keychain.credentials_for(self.registry)
-        issuer = issuer_of(self._keychain, self.registry) if short_lived(credential) else None
+        issuer = None
+        if credential is None or short_lived(credential):
+            # Its issuer renews a short-lived one; a cloud keychain that has none now (its
+            # fetch failed) tries again after a backoff: never anonymous for good.
+            candidate = issuer_of(self._keychain, self.registry)
+            if candidate is not None and (credential or renews(candidate, self.registry)):
+                issuer = candidate
         return self._answer(credential, self._keychain, issuer)
 
     def _answer(
