@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import google.auth
 import pytest
 import requests
-from werkzeug import Request, Response
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth.compute_engine import _metadata
+from werkzeug import Request, Response
 
 import image_digest.keychain.adc as adc
 from image_digest import Resolver
