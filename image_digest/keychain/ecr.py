@@ -88,9 +88,7 @@ class EcrKeychain:
             return None
         quiet_botocore()
         try:
-            session = self._boto3_session(boto3.session.Session)
-            client = session.client(target.service, region_name=target.region)
-            quiet_botocore(session)
+            client = self._client(boto3.session.Session, target)
             answer = client.get_authorization_token()
             data = answer["authorizationData"]
             data = data[0] if isinstance(data, list) else data
@@ -111,12 +109,15 @@ class EcrKeychain:
             return None
         return Basic(user, password, expires_at=expires_at)
 
-    def _boto3_session(self, make: Callable[[], Any]) -> Any:
-        """One boto3 session for every region (renewals of two regions may overlap)."""
+    def _client(self, make_session: Callable[[], Any], target: EcrTarget) -> Any:
+        """A client from the one boto3 session, made under a lock: renewals of two regions
+        may overlap, and a boto3 session is not safe to use from two threads at once."""
         with self._session_lock:
             if self._session is None:
-                self._session = make()
-            return self._session
+                self._session = make_session()
+            client = self._session.client(target.service, region_name=target.region)
+            quiet_botocore(self._session)
+            return client
 
     def __repr__(self) -> str:
         return f"EcrKeychain(regions={sorted(t.region for t in self._tokens.asked())})"
