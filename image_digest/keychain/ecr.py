@@ -93,8 +93,7 @@ class EcrKeychain:
             data = answer["authorizationData"]
             data = data[0] if isinstance(data, list) else data
             user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
-            expires = data["expiresAt"]
-            expires_at = expires.timestamp() if hasattr(expires, "timestamp") else float(expires)
+            expires_at = _timestamp(data.get("expiresAt"))
         except Exception as exc:  # any AWS failure means anonymous, never a failed resolution
             # The type only: botocore messages can quote request details.
             log.debug(
@@ -107,6 +106,7 @@ class EcrKeychain:
         if not user or not password:
             log.debug("%s returned a token without user and password", target.service)
             return None
+        # Without an expiry, the refreshing cache gives it ECR's own 12 hours.
         return Basic(user, password, expires_at=expires_at)
 
     def _client(self, make_session: Callable[[], Any], target: EcrTarget) -> Any:
@@ -121,3 +121,10 @@ class EcrKeychain:
 
     def __repr__(self) -> str:
         return f"EcrKeychain(regions={sorted(t.region for t in self._tokens.asked())})"
+
+
+def _timestamp(expires: Any) -> float | None:
+    """`expiresAt` (a datetime from boto3, or epoch seconds) as epoch seconds, if given."""
+    if expires is None:
+        return None
+    return float(expires.timestamp() if hasattr(expires, "timestamp") else expires)
