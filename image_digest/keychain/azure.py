@@ -5,8 +5,9 @@ asked for a token with the registry's own audience, `https://containerregistry.a
 not an Azure Resource Manager one: the token goes to the registry, which must not be able
 to manage the subscription with it. The transport then trades it at the registry's
 `/oauth2/exchange` for a refresh token (see `transport/exchange.py`), as `az acr login` does.
-azure-identity is imported on first use; any failure means anonymous, with a DEBUG line
-naming the error type only. A docker config `identitytoken` for the registry comes first.
+azure-identity is imported on first use; any failure means anonymous for now, with a DEBUG
+line naming the error type only, and the token is asked for again after a backoff (see
+`refreshing.py`). A docker config `identitytoken` for the registry comes first.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from image_digest.keychain.credentials import Credential, ExchangeToken
+from image_digest.keychain.refreshing import RefreshingCredentials
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ ACR_HOST = re.compile(r"([a-zA-Z0-9-]+)\.azurecr\.(?:io|cn|us)")
 ACR_SCOPE = "https://containerregistry.azure.net/.default"
 #: Replace a token this long before it expires (Entra tokens last about an hour).
 REFRESH_AHEAD = 5 * 60.0
+#: How long a token is trusted when its answer names no expiry.
+TOKEN_LIFETIME = 30 * 60.0
 
 
 def is_acr_registry(registry: str) -> bool:
@@ -43,54 +47,48 @@ class AzureKeychain:
 
     def __init__(self, credential: Any = None, *, clock: Callable[[], float] = time.time):
         self._credential = credential
-        self._clock = clock
-        self._token: ExchangeToken | None = None
-        self._unavailable = False
-        self._lock = threading.Lock()
+        self._credential_lock = threading.Lock()
+        # One Entra identity and audience for every ACR host: one token, renewed once.
+        self._tokens: RefreshingCredentials[str] = RefreshingCredentials(
+            self._fetch, renew_ahead=REFRESH_AHEAD, default_lifetime=TOKEN_LIFETIME, clock=clock
+        )
 
     def source_for(self, registry: str) -> str | None:
-        if not is_acr_registry(registry) or self._token is None:
+        if not is_acr_registry(registry) or not self._tokens.holds(ACR_SCOPE):
             return None
         kind = type(self._credential).__name__
         return f"Azure {kind} (Entra token exchanged at {registry}/oauth2/exchange)"
 
-    def credentials_for(self, registry: str) -> Credential | None:
-        if not is_acr_registry(registry):
-            return None
-        with self._lock:
-            token = self._token
-            expires_at = token.expires_at if token is not None else None
-            if expires_at is not None and self._clock() < expires_at - REFRESH_AHEAD:
-                return token
-            fresh = None if self._unavailable else self._fetch()
-            if fresh is None and token is not None and token.expires_at is not None:
-                # A refresh that failed: the token in hand is still good until it expires.
-                return token if self._clock() < token.expires_at else None
-            self._token = fresh
-            return fresh
+    def renews(self, registry: str) -> bool:
+        """Its hosts: asked again after a failed fetch, once the backoff has passed."""
+        return is_acr_registry(registry)
 
-    def _fetch(self) -> ExchangeToken | None:
+    def credentials_for(self, registry: str) -> Credential | None:
+        return self._tokens.get(ACR_SCOPE) if is_acr_registry(registry) else None
+
+    def _fetch(self, scope: str) -> ExchangeToken | None:
         try:
+            answer = self._entra_credential().get_token(scope)
+        except ImportError:
+            log.debug("azure-identity is not installed (image-digest[azure]); ACR is anonymous")
+            return None
+        except Exception as exc:  # any Entra failure means anonymous, never a failed resolution
+            # The type only: azure-identity messages can quote configuration.
+            log.debug("no Azure token (%s); ACR is tried anonymously for now", type(exc).__name__)
+            return None
+        value, expires_on = getattr(answer, "token", None), getattr(answer, "expires_on", None)
+        if not isinstance(value, str) or not value or not isinstance(expires_on, int | float):
+            log.debug("the Azure credential returned no usable token; ACR is anonymous for now")
+            return None
+        return ExchangeToken(value, expires_at=float(expires_on))
+
+    def _entra_credential(self) -> Any:
+        with self._credential_lock:
             if self._credential is None:
                 from azure.identity import DefaultAzureCredential
 
                 self._credential = DefaultAzureCredential()
-            answer = self._credential.get_token(ACR_SCOPE)
-        except ImportError:
-            log.debug("azure-identity is not installed (image-digest[azure]); ACR is anonymous")
-            self._unavailable = True
-            return None
-        except Exception as exc:  # any Entra failure means anonymous, never a failed resolution
-            # The type only: azure-identity messages can quote configuration.
-            log.debug("no Azure token (%s); ACR is tried anonymously", type(exc).__name__)
-            self._unavailable = True
-            return None
-        value, expires_on = getattr(answer, "token", None), getattr(answer, "expires_on", None)
-        if not isinstance(value, str) or not value or not isinstance(expires_on, int | float):
-            log.debug("the Azure credential returned no usable token; ACR is anonymous")
-            self._unavailable = True
-            return None
-        return ExchangeToken(value, expires_at=float(expires_on))
+            return self._credential
 
     def __repr__(self) -> str:
         return f"AzureKeychain(credential={type(self._credential).__name__})"

@@ -18,7 +18,34 @@ class Keychain(Protocol):
 
 
 # Optional, on the keychains of this package (see `source.py`): `label`, what a keychain
-# consults, and `source_for(registry)`, where the credential it last returned came from.
+# consults, and `source_for(registry)`, where the credential it last returned came from;
+# `renews(registry)`, whether it renews short-lived credentials for `registry` itself (so it
+# is asked again even while it has none: a cloud keychain whose fetch failed); `issuer_for`,
+# the keychain inside a chain to ask again; `forget(registry)`, drop a remembered answer that
+# the registry refused.
+
+
+def renews(keychain: Keychain, registry: str) -> bool:
+    """Whether `keychain` renews short-lived credentials for `registry` itself."""
+    check = getattr(keychain, "renews", None)
+    return bool(check(registry)) if callable(check) else False
+
+
+def issuer_of(keychain: Keychain, registry: str) -> Keychain | None:
+    """The keychain to ask again for `registry`, rather than the whole chain: the one that
+    gave the last answer, or while none did, one that renews credentials for `registry`."""
+    issuer_for = getattr(keychain, "issuer_for", None)
+    if not callable(issuer_for):
+        return keychain
+    issuer = issuer_for(registry)
+    return issuer if isinstance(issuer, Keychain) else None
+
+
+def forget(keychain: Keychain, registry: str) -> None:
+    """Have `keychain` (and every keychain in it) ask its sources again for `registry`."""
+    drop = getattr(keychain, "forget", None)
+    if callable(drop):
+        drop(registry)
 
 
 class StaticKeychain:
@@ -73,6 +100,21 @@ class MultiKeychain:
         """Where the credential last returned for `registry` came from (None: anonymous)."""
         keychain = self._answered.get(registry)
         return describe_keychain(keychain, registry) if keychain is not None else None
+
+    def issuer_for(self, registry: str) -> Keychain | None:
+        """The keychain that gave the credential last returned for `registry`, or while none
+        did, the first that renews credentials for it."""
+        keychain = self._answered.get(registry)
+        if keychain is None:
+            keychain = next((k for k in self.keychains if renews(k, registry)), None)
+        return issuer_of(keychain, registry) if keychain is not None else None
+
+    def renews(self, registry: str) -> bool:
+        return any(renews(keychain, registry) for keychain in self.keychains)
+
+    def forget(self, registry: str) -> None:
+        for keychain in self.keychains:
+            forget(keychain, registry)
 
     @property
     def label(self) -> str:

@@ -1,8 +1,9 @@
 """Credential values. Their repr never shows a secret, so they are safe in logs and tracebacks.
 
 `expires_at` (seconds since the epoch, by the issuing keychain's clock) marks a short-lived
-credential from a cloud keychain: the transport asks its keychain again before each use,
-and the keychain answers from its cache or with a fresh one, so a long run outlives it.
+credential from a cloud keychain: the transport asks that keychain (only) again before each
+use, and it answers from memory until the renewal is due (see `refreshing.py`), so a long run
+outlives the credential without fetching one per request.
 """
 
 from __future__ import annotations

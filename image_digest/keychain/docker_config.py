@@ -27,7 +27,10 @@ def default_config_path() -> Path:
 class DockerConfigKeychain:
     """Reads `credHelpers`, `auths` and `credsStore`, in that order, like the docker CLI.
 
-    The file is read once, on first use, so a resolver sees one consistent view.
+    The file is read once, on first use, so a resolver sees one consistent view. A credential
+    helper's answer (a credential, or none) has no expiry: it is kept per registry for the
+    keychain's life, so a helper runs once per registry, and again only after `forget`
+    (a registry refused what it gave). Two lookups for one registry share one helper run.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None):
@@ -35,6 +38,8 @@ class DockerConfigKeychain:
         self._config: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._sources: dict[str, str] = {}
+        self._answers: dict[str, tuple[Credential | None, str]] = {}
+        self._asking: dict[str, threading.Lock] = {}
 
     @property
     def path(self) -> Path:
@@ -49,12 +54,32 @@ class DockerConfigKeychain:
         return self._sources.get(registry)
 
     def credentials_for(self, registry: str) -> Credential | None:
-        credential, source = self._lookup(registry)
+        credential, source = self._answer(registry)
         if credential is None:
             self._sources.pop(registry, None)
         else:
             self._sources[registry] = f"{self.label}, {source}"
         return credential
+
+    def forget(self, registry: str) -> None:
+        """Ask again next time: the registry refused the credential this keychain gave."""
+        with self._lock:
+            self._answers.pop(registry, None)
+
+    def _answer(self, registry: str) -> tuple[Credential | None, str]:
+        """The remembered answer for `registry`, else one lookup shared by concurrent callers."""
+        answer = self._answers.get(registry)
+        if answer is not None:
+            return answer
+        with self._lock:
+            asking = self._asking.setdefault(registry, threading.Lock())
+        with asking:
+            answer = self._answers.get(registry)
+            if answer is None:
+                answer = self._lookup(registry)  # a helper error is raised, not remembered
+                with self._lock:
+                    self._answers[registry] = answer
+            return answer
 
     def _lookup(self, registry: str) -> tuple[Credential | None, str]:
         config = self._load()

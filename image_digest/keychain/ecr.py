@@ -4,8 +4,9 @@ boto3 is imported on first use, with the standard AWS credential chain (environm
 profiles, SSO, web identity, container and instance roles) and its endpoint settings
 (`AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_ECR_PUBLIC`, `AWS_ENDPOINT_URL`). A token lasts
 12 hours; it is cached per region and replaced `REFRESH_AHEAD` seconds before it expires, so
-a long run never sends an expired one. Any failure (no boto3, no AWS credentials, access
-denied) means anonymous, with a DEBUG line naming the error type only, as for Google ADC.
+a long run never sends an expired one (see `refreshing.py`). Any failure (no boto3, no AWS
+credentials, access denied) means anonymous for now, with a DEBUG line naming the error type
+only, as for Google ADC, and is tried again after a backoff.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from image_digest.keychain.aws_logs import quiet_botocore
 from image_digest.keychain.credentials import Basic, Credential
+from image_digest.keychain.refreshing import RefreshingCredentials
 
 log = logging.getLogger(__name__)
 
@@ -29,27 +32,8 @@ ECR_PUBLIC_HOST = "public.ecr.aws"
 ECR_PUBLIC_REGION = "us-east-1"
 #: Replace a token this long before it expires (tokens last 12 hours).
 REFRESH_AHEAD = 30 * 60.0
-#: After a failed fetch, keep a still-valid token and do not ask AWS again for this long.
-RETRY_AFTER_FAILURE = 60.0
-
-
-class _NoTokens(logging.Filter):
-    """Drops botocore's DEBUG lines that quote a response body holding a token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "authorizationToken" not in record.getMessage()
-
-
-#: botocore logs whole response bodies at DEBUG (the ECR token with them).
-_BOTOCORE_LOGGERS = ("botocore.parsers", "botocore.endpoint", "botocore.hooks")
-_FILTER = _NoTokens()
-
-
-def _quiet_botocore() -> None:
-    for name in _BOTOCORE_LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+#: How long a token lasts when the answer names no expiry (ECR's own lifetime).
+TOKEN_LIFETIME = 12 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -75,41 +59,26 @@ class EcrKeychain:
     label = "AWS credentials via boto3 (for *.dkr.ecr.*.amazonaws.com, public.ecr.aws)"
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
         self._session: Any = None
-        self._tokens: dict[EcrTarget, Basic] = {}
-        self._refresh_at: dict[EcrTarget, float] = {}
-        self._lock = threading.Lock()
+        self._session_lock = threading.Lock()
+        self._tokens = RefreshingCredentials(
+            self._fetch, renew_ahead=REFRESH_AHEAD, default_lifetime=TOKEN_LIFETIME, clock=clock
+        )
 
     def source_for(self, registry: str) -> str | None:
         target = ecr_target(registry)
-        if target is None or target not in self._tokens:
+        if target is None or not self._tokens.holds(target):
             return None
         where = f"{target.service} GetAuthorizationToken in {target.region}"
         return f"AWS credentials via boto3 ({where})"
 
+    def renews(self, registry: str) -> bool:
+        """Its hosts: asked again after a failed fetch, once the backoff has passed."""
+        return ecr_target(registry) is not None
+
     def credentials_for(self, registry: str) -> Credential | None:
         target = ecr_target(registry)
-        if target is None:
-            return None
-        with self._lock:
-            now = self._clock()
-            cached = self._tokens.get(target)
-            if cached is not None and now < self._refresh_at.get(target, 0.0):
-                return cached
-            fresh = self._fetch(target)
-            if fresh is None or fresh.expires_at is None:
-                # Keep a still-valid token, and do not ask again on every request.
-                self._refresh_at[target] = now + RETRY_AFTER_FAILURE
-                if cached is not None and cached.expires_at and now < cached.expires_at:
-                    self._refresh_at[target] = min(self._refresh_at[target], cached.expires_at)
-                    return cached
-                self._tokens.pop(target, None)
-                return None
-            lifetime = max(fresh.expires_at - now, 0.0)
-            self._refresh_at[target] = fresh.expires_at - min(REFRESH_AHEAD, lifetime / 2)
-            self._tokens[target] = fresh
-            return fresh
+        return self._tokens.get(target) if target is not None else None
 
     def _fetch(self, target: EcrTarget) -> Basic | None:
         try:
@@ -117,17 +86,14 @@ class EcrKeychain:
         except ImportError:
             log.debug("boto3 is not installed (image-digest[aws]); ECR is tried anonymously")
             return None
-        _quiet_botocore()
+        quiet_botocore()
         try:
-            if self._session is None:
-                self._session = boto3.session.Session()
-            client = self._session.client(target.service, region_name=target.region)
+            client = self._client(boto3.session.Session, target)
             answer = client.get_authorization_token()
             data = answer["authorizationData"]
             data = data[0] if isinstance(data, list) else data
             user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
-            expires = data["expiresAt"]
-            expires_at = expires.timestamp() if hasattr(expires, "timestamp") else float(expires)
+            expires_at = _timestamp(data.get("expiresAt"))
         except Exception as exc:  # any AWS failure means anonymous, never a failed resolution
             # The type only: botocore messages can quote request details.
             log.debug(
@@ -140,7 +106,25 @@ class EcrKeychain:
         if not user or not password:
             log.debug("%s returned a token without user and password", target.service)
             return None
+        # Without an expiry, the refreshing cache gives it ECR's own 12 hours.
         return Basic(user, password, expires_at=expires_at)
 
+    def _client(self, make_session: Callable[[], Any], target: EcrTarget) -> Any:
+        """A client from the one boto3 session, made under a lock: renewals of two regions
+        may overlap, and a boto3 session is not safe to use from two threads at once."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = make_session()
+            client = self._session.client(target.service, region_name=target.region)
+            quiet_botocore(self._session)
+            return client
+
     def __repr__(self) -> str:
-        return f"EcrKeychain(regions={sorted(t.region for t in self._tokens)})"
+        return f"EcrKeychain(regions={sorted(t.region for t in self._tokens.asked())})"
+
+
+def _timestamp(expires: Any) -> float | None:
+    """`expiresAt` (a datetime from boto3, or epoch seconds) as epoch seconds, if given."""
+    if expires is None:
+        return None
+    return float(expires.timestamp() if hasattr(expires, "timestamp") else expires)

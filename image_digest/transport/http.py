@@ -12,7 +12,6 @@ resolution's `Deadline`, on the wire too (see `deadline.py`).
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -25,19 +24,13 @@ from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, Pr
 from image_digest.denied import access_denied, registry_said
 from image_digest.errors import AuthenticationError, DigestError, RegistryError, printable
 from image_digest.keychain.chain import Keychain
-from image_digest.keychain.credentials import (
-    Basic,
-    Credential,
-    ExchangeToken,
-    IdentityToken,
-    short_lived,
-)
-from image_digest.keychain.source import describe_source
+from image_digest.keychain.credentials import Basic, Credential, ExchangeToken, IdentityToken
 from image_digest.transport.challenge import Challenge, parse_challenge
 from image_digest.transport.connection import enforcing
 from image_digest.transport.deadline import Deadline
 from image_digest.transport.errorbody import error_body
 from image_digest.transport.exchange import exchange_token
+from image_digest.transport.held import HeldCredential
 from image_digest.transport.options import TransportOptions
 from image_digest.transport.retry import retry_policy
 from image_digest.transport.secrets import Secrets
@@ -69,17 +62,15 @@ class RegistryTransport:
         self.options = options
         self.scheme = options.scheme_for(api_host)
         self.base_url = f"{self.scheme}://{api_host}"
-        self._keychain = keychain
         self._session = new_session(options)
         self._tokens = TokenCache()
         self._ping_lock = threading.Lock()
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._fetch_locks_lock = threading.Lock()
         self._challenge: Challenge | None = _UNSET
-        self._credential: Credential | None = _UNSET
         self._exchanged: tuple[ExchangeToken, IdentityToken] | None = None
         self._secrets = Secrets()
-        self._source = "anonymous"
+        self._held = HeldCredential(registry, keychain, self._secrets)
         self.request_count = 0
 
     # -- public -------------------------------------------------------------------------------
@@ -99,6 +90,7 @@ class RegistryTransport:
         url = f"{self.base_url}{path}"
         for attempt in (1, 2):
             auth_header, token = self._authorization(challenge, repository, deadline, reference)
+            held = self._held.generation
             all_headers = dict(headers)
             if auth_header:
                 all_headers["Authorization"] = auth_header
@@ -116,13 +108,14 @@ class RegistryTransport:
                 continue
             # Asking again would change nothing when the token's access claim grants nothing,
             # when the registry says the token lacks the scope (RFC 6750 insufficient_scope:
-            # the token server decided), or for Basic credentials that are still the same.
+            # the token server decided), or for Basic credentials the keychain, asked again,
+            # answers the same.
             if (
                 challenge is None
                 or attempt == 2
                 or (token is not None and token.grants_nothing)
                 or (token is not None and fresh is not None and _insufficient_scope(fresh))
-                or (challenge.scheme == "basic" and not short_lived(self._credential))
+                or (challenge.scheme == "basic" and not self._held.renew(held))
             ):
                 raise self._denied(
                     method, url, all_headers, response, repository, deadline, reference
@@ -135,8 +128,7 @@ class RegistryTransport:
 
     def credential_source(self) -> str:
         """Which credentials this transport sends, in words without any secret."""
-        self._credentials()
-        return self._source
+        return self._held.source
 
     def prefetch_tokens(self, repositories: Iterable[str], deadline: Deadline) -> None:
         """Fetch one token for many repositories (one round trip where the server allows)."""
@@ -187,20 +179,8 @@ class RegistryTransport:
         return self._challenge
 
     def _credentials(self) -> Credential | None:
-        """The keychain's credential, asked once; a short-lived one (a cloud token) is asked
-        for again before each use, and the keychain renews it ahead of its expiry."""
-        cached = self._credential
-        if cached is _UNSET or short_lived(cached):
-            credential = self._keychain.credentials_for(self.registry)
-            self._source = describe_source(self._keychain, self.registry, credential)
-            if isinstance(credential, Basic):
-                raw = f"{credential.username}:{credential.password}".encode()
-                self._secrets.add(credential.password, base64.b64encode(raw).decode())
-            elif isinstance(credential, IdentityToken | ExchangeToken):
-                self._secrets.add(credential.token)
-            self._credential = credential
-            return credential
-        return cached
+        """The credential to send now (see `held.py`: asked once, renewed by its issuer)."""
+        return self._held.current()
 
     def _authorization(
         self, challenge: Challenge | None, repository: str, deadline: Deadline, reference: str
@@ -244,24 +224,35 @@ class RegistryTransport:
             headers = kwargs.pop("headers", {})
             return self._send(method, url, headers, deadline, reference, peer=peer, **kwargs)
 
+        refusals: list[AuthenticationError] = []
+
         def refused(response: requests.Response, repositories: str) -> AuthenticationError:
             code, message = error_body(response, deadline)
             status = response.status_code
-            return self.denied(status, repositories, reference, code, message, who=peer)
+            refusals.append(self.denied(status, repositories, reference, code, message, who=peer))
+            return refusals[-1]
 
-        credential = self._credentials()
-        if isinstance(credential, ExchangeToken):
-            credential = self._exchange(credential, challenge, scopes, send, refused, reference)
-        token, granted = fetch_token(
-            send,
-            challenge,
-            scopes,
-            credential,
-            registry=self.registry,
-            registry_scheme=self.scheme,
-            reference=reference,
-            refused=refused,
-        )
+        for attempt in (1, 2):
+            credential = self._credentials()
+            held = self._held.generation
+            if isinstance(credential, ExchangeToken):
+                credential = self._exchange(credential, challenge, scopes, send, refused, reference)
+            try:
+                token, granted = fetch_token(
+                    send,
+                    challenge,
+                    scopes,
+                    credential,
+                    registry=self.registry,
+                    registry_scheme=self.scheme,
+                    reference=reference,
+                    refused=refused,
+                )
+                break
+            except AuthenticationError as error:
+                # Refused: once more if the keychain, asked again, has another credential.
+                if attempt == 2 or error not in refusals or not self._held.renew(held):
+                    raise
         self._secrets.add(token.value)
         # A single requested scope is trusted even without an access claim naming it.
         self._tokens.put(granted or (scopes if len(scopes) == 1 else []), token)

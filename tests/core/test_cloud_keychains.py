@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from typing import Any
 
 import pytest
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 
 from image_digest import AuthenticationError, Resolver
 from image_digest.keychain import (
@@ -237,6 +240,67 @@ def test_without_boto3_ecr_is_anonymous(cloud, env, unique_repo, monkeypatch, ca
     assert "boto3 is not installed (image-digest[aws])" in caplog.text
 
 
+#: Docker Desktop's `credsStore`: a real helper that logs each run and knows no ECR host.
+COUNTING_STORE = """#!{python}
+import sys
+with open({runs!r}, "a") as runs:
+    runs.write(sys.stdin.read().strip() + "\\n")
+print("credentials not found in native keychain")
+sys.exit(1)
+"""
+
+
+def _counting_store(home: Path, config: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `credsStore` helper on PATH that records each run; the file of its runs."""
+    runs, bin_dir = home / "store-runs.log", home / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "docker-credential-desktop"
+    script.write_text(COUNTING_STORE.format(python=sys.executable, runs=str(runs)))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    (config / "config.json").write_text(json.dumps({"credsStore": "desktop"}))
+    runs.touch()
+    return runs
+
+
+def test_a_credential_store_runs_once_beside_a_short_lived_ecr_token(
+    cloud, env, unique_repo, tmp_path, monkeypatch
+):
+    """Docker Desktop's store is asked once per registry, not before each use of the
+    12-hour ECR token, and ten concurrent lookups share that one run."""
+    runs = _counting_store(tmp_path, env, monkeypatch)
+    tags = [f"t{n}" for n in range(10)]
+    pushed = {f"{ECR}/{unique_repo}:{tag}": _push(cloud.ecr, unique_repo, tag) for tag in tags}
+    with Resolver(insecure_registries=[ECR]) as resolver:
+        resolved = resolver.resolve_many(pushed)
+        again = resolver.resolve(f"{ECR}/{unique_repo}:t0")
+    assert {ref: image.digest for ref, image in resolved.items()} == pushed
+    assert again.digest == pushed[f"{ECR}/{unique_repo}:t0"]
+    assert runs.read_text().splitlines() == [ECR]
+    assert len(cloud.ecr_api.calls) == 1
+
+
+def test_a_failed_ecr_fetch_is_retried_after_a_backoff(cloud, env, unique_repo, monkeypatch):
+    """No AWS credentials at first: anonymous (refused); once they exist and the backoff has
+    passed, the same resolver gets a token."""
+    pushed = _push(cloud.ecr, unique_repo)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    clock = Clock()
+    monkeypatch.setattr(cloud.ecr_api, "clock", clock)  # its tokens' expiry, by our clock
+    keychain = MultiKeychain([DockerConfigKeychain(), EcrKeychain(clock=clock)])
+    ref = f"{ECR}/{unique_repo}:v1"
+    with Resolver(keychain=keychain, insecure_registries=[ECR]) as resolver:
+        with pytest.raises(AuthenticationError):
+            resolver.resolve(ref)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", AWS_KEY)
+        with pytest.raises(AuthenticationError):
+            resolver.resolve(ref)  # within the backoff: AWS is not asked again
+        assert cloud.ecr_api.calls == []
+        clock.now += 60
+        assert resolver.resolve(ref).digest == pushed
+    assert len(cloud.ecr_api.calls) == 1
+
+
 # -- ACR -----------------------------------------------------------------------------------------
 
 
@@ -290,6 +354,55 @@ def test_a_refused_entra_token_names_the_azure_source(cloud, env, unique_repo):
     assert "HTTP 401" in message and "an-entra-token-acr-refuses" not in message
     assert "credentials used: Azure Stranger (Entra token exchanged at" in message
     assert "az acr login --name myregistry" in message
+
+
+class FlakyEntra(EntraCredential):
+    """An Entra credential whose calls numbered in `failing` fail (Entra throttled or down)."""
+
+    def __init__(self, clock: Clock, failing: set[int]):
+        super().__init__(clock)
+        self.failing = failing
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        if self.calls + 1 in self.failing:
+            self.calls += 1
+            raise ClientAuthenticationError("Entra is unreachable")
+        return super().get_token(*scopes, **kwargs)
+
+
+def test_a_failed_entra_renewal_is_retried_not_anonymous_for_good(cloud, env, unique_repo):
+    pushed = {tag: _push(cloud.acr, f"{unique_repo}-{tag}") for tag in ("a", "b", "c")}
+    clock = Clock()
+    entra = FlakyEntra(clock, failing={2})
+    with Resolver(keychain=_acr_keychain(entra, clock), insecure_registries=[ACR]) as resolver:
+
+        def resolve(tag: str) -> str:
+            return resolver.resolve(f"{ACR}/{unique_repo}-{tag}:v1").digest
+
+        assert resolve("a") == pushed["a"]
+        clock.now += 56 * 60  # renewal due; it fails, the token in hand is still valid
+        assert resolve("b") == pushed["b"]
+        assert entra.calls == 2
+        clock.now += 5 * 60  # the first token has expired; the retry is due and succeeds
+        assert resolve("c") == pushed["c"]
+        assert entra.calls == 3
+
+
+def test_a_failed_first_entra_token_is_retried_after_a_backoff(cloud, env, unique_repo):
+    pushed = _push(cloud.acr, unique_repo)
+    clock = Clock()
+    entra = FlakyEntra(clock, failing={1})
+    ref = f"{ACR}/{unique_repo}:v1"
+    with Resolver(keychain=_acr_keychain(entra, clock), insecure_registries=[ACR]) as resolver:
+        with pytest.raises(AuthenticationError) as error:
+            resolver.resolve(ref)
+        assert "none (anonymous)" in str(error.value)
+        with pytest.raises(AuthenticationError):
+            resolver.resolve(ref)  # within the backoff: Entra is not asked again
+        assert entra.calls == 1
+        clock.now += 60
+        assert resolver.resolve(ref).digest == pushed
+        assert entra.calls == 2
 
 
 # -- GHCR ----------------------------------------------------------------------------------------

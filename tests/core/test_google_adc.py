@@ -22,14 +22,17 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth.compute_engine import _metadata
+from werkzeug import Request, Response
 
 import image_digest.keychain.adc as adc
 from image_digest import Resolver
-from image_digest.keychain import Basic, GoogleKeychain
+from image_digest.keychain import Basic, DockerConfigKeychain, GoogleKeychain, MultiKeychain
 from image_digest.keychain.adc import GOOGLE_CLOUD_VARIABLES, adc_origin
+from tests.support.edge import Edge, forward
 from tests.support.fault_server import FaultConnection, FaultServer, RawRequest
 from tests.support.images import build_image
-from tests.support.registry import RegistryServer
+from tests.support.registry import RegistryServer, require_tools
+from tests.support.token_server import TokenServer
 
 GOOGLE_HOST = "europe-docker.pkg.dev:5000"
 
@@ -217,3 +220,56 @@ def test_a_google_machine_consults_adc(no_adc, monkeypatch, tmp_path):
     monkeypatch.setattr(adc, "DMI_PRODUCT_NAME", product)
 
     assert adc_origin() == "the metadata server (a Google Compute Engine machine)"
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_google_adc_token_is_renewed_inside_one_resolver(
+    no_adc, metadata_probes, httpserver, tmp_path, unique_repo, monkeypatch
+):
+    """Access tokens last an hour (by the injected clock); the token server of a private
+    registry under a Google name takes only the newest, as one whose old token has expired."""
+    require_tools()
+    issued = iter(["ya29.first-hour", "ya29.second-hour"])
+
+    def token_endpoint(request: Request) -> Response:
+        body = {"access_token": next(issued), "expires_in": 3600, "token_type": "Bearer"}
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.expect_request("/token", method="POST").respond_with_handler(token_endpoint)
+    adc_file = _service_account_file(tmp_path / "adc.json", httpserver.url_for("/token"))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc_file))
+    user, first = "oauth2accesstoken", "ya29.first-hour"
+    clock = Clock()
+    with (
+        TokenServer(username=user, password=first, allow_anonymous=False) as tokens,
+        RegistryServer("token", username=user, password=first, token_server=tokens) as registry,
+        Edge({GOOGLE_HOST.split(":")[0]: forward(registry.url)}) as edge,
+    ):
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{edge.port}")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        pushed = {
+            name: registry.push(f"{unique_repo}-{name}", "v1", build_image(f"adc {name}"))
+            for name in ("a", "b")
+        }
+        keychain = MultiKeychain([DockerConfigKeychain(), GoogleKeychain(clock=clock)])
+        with Resolver(keychain=keychain, insecure_registries=[GOOGLE_HOST]) as resolver:
+
+            def resolve(name: str) -> str:
+                return resolver.resolve(f"{GOOGLE_HOST}/{unique_repo}-{name}:v1").digest
+
+            assert resolve("a") == pushed["a"]
+            tokens.password = "ya29.second-hour"
+            clock.now += 56 * 60  # within 5 minutes of the first token's end
+            assert resolve("b") == pushed["b"]
+        assert [claims["sub"] for claims in tokens.issued][-2:] == [user, user]
+    assert len(httpserver.log) == 2  # one refresh per hour, not per request
+    assert metadata_probes == []

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from image_digest import AuthenticationError, Resolver
 from image_digest.keychain import Basic, DockerConfigKeychain, GoogleKeychain
 from tests.support.images import build_image
+from tests.support.registry import RegistryServer, make_htpasswd, require_tools
 
 HELPER = """#!{python}
 import json, sys
@@ -62,6 +63,86 @@ def test_credential_helper_logs_in(basic_registry, unique_repo, docker_home, whe
     write_config(docker_home, config)
 
     assert Resolver().resolve(f"{basic_registry.host}/{unique_repo}:v1").digest == pushed
+
+
+#: A helper whose store is a JSON file the test rewrites (as `docker login` would), and
+#: which logs each run.
+STORE_HELPER = """#!{python}
+import json, sys
+server = sys.stdin.read().strip()
+with open({runs!r}, "a") as runs:
+    runs.write(server + "\\n")
+with open({store!r}) as store:
+    known = json.load(store)
+if server not in known:
+    print("credentials not found in native keychain")
+    sys.exit(1)
+user, secret = known[server]
+print(json.dumps({{"ServerURL": server, "Username": user, "Secret": secret}}))
+"""
+
+
+def install_store(home: Path, known: dict[str, tuple[str, str]]) -> tuple[Path, Path]:
+    """`credsStore: store` backed by a JSON file; (the file, the log of helper runs)."""
+    store, runs, bin_dir = home / "store.json", home / "runs.log", home / "bin"
+    store.write_text(json.dumps(known))
+    runs.touch()
+    bin_dir.mkdir(exist_ok=True)
+    script = bin_dir / "docker-credential-store"
+    script.write_text(STORE_HELPER.format(python=sys.executable, runs=str(runs), store=str(store)))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    write_config(home, {"credsStore": "store"})
+    return store, runs
+
+
+def test_a_credential_helper_runs_once_per_registry(basic_registry, unique_repo, docker_home):
+    """Concurrent lookups of ten tags share one helper run, and later lookups reuse it."""
+    _, runs = install_store(docker_home, {basic_registry.host: ("alice", basic_registry.password)})
+    pushed = {
+        basic_registry.reference(unique_repo, tag): basic_registry.push(
+            unique_repo, tag, build_image(f"helper once {tag}")
+        )
+        for tag in (f"t{n}" for n in range(10))
+    }
+    with Resolver() as resolver:
+        resolved = resolver.resolve_many(pushed)
+        resolver.resolve(basic_registry.reference(unique_repo, "t0"))
+    assert {ref: image.digest for ref, image in resolved.items()} == pushed
+    assert runs.read_text().splitlines() == [basic_registry.host]
+
+
+def test_a_refused_helper_credential_is_asked_for_once_more(unique_repo, docker_home):
+    """A password changed during a run (and stored again by `docker login`) is picked up
+    after the registry's 401; once the helper has answered the same after a refusal, it is
+    not run again for that registry."""
+    require_tools()
+    with RegistryServer("basic", username="alice", password="first-password") as registry:
+        refs = {
+            tag: registry.reference(unique_repo, tag)
+            for tag in ("before", "after", "wrong", "still-wrong", "once-more")
+        }
+        for tag in refs:
+            registry.push(unique_repo, tag, build_image(f"rotation {tag}"))
+        store, runs = install_store(docker_home, {registry.host: ("alice", "first-password")})
+        with Resolver() as resolver:
+            resolver.resolve(refs["before"])
+            (registry.root / "htpasswd").write_text(make_htpasswd("alice", "second-password"))
+            registry.stop()
+            registry.start()
+            store.write_text(json.dumps({registry.host: ["alice", "second-password"]}))
+            resolver.resolve(refs["after"])
+            assert len(runs.read_text().splitlines()) == 2
+
+            store.write_text(json.dumps({registry.host: ["alice", "not-the-password"]}))
+            (registry.root / "htpasswd").write_text(make_htpasswd("alice", "third-password"))
+            registry.stop()
+            registry.start()
+            for tag in ("wrong", "still-wrong", "once-more"):
+                with pytest.raises(AuthenticationError) as error:
+                    resolver.resolve(refs[tag])
+                assert "not-the-password" not in str(error.value)
+        # wrong: the new answer is tried; still-wrong: asked again, same answer; then no more.
+        assert len(runs.read_text().splitlines()) == 4
 
 
 def test_helper_without_an_entry_means_anonymous(basic_registry, unique_repo, docker_home):

@@ -163,3 +163,26 @@ def test_cloud_success_leaves_no_credential_in_the_lock_file_or_logs(
     assert_clean([lock.read_text()], source, "the lock file")
     assert_clean([repr(resolved), json.dumps(resolved.as_dict())], source, "the result")
     assert_clean(log_texts(logs), source, "the log")
+
+
+def test_botocore_debug_lines_never_show_aws_credentials(cloud_source, logs, monkeypatch):
+    """botocore logs what it signs and sends at DEBUG: the session token (in the canonical
+    request and the X-Amz-Security-Token header), the Authorization header, the token
+    response. Canaries as the AWS secret key and session token must not reach the log."""
+    hostile = cloud_source("ecr")
+    session_token, secret_key = f"session-{CANARY}-token", f"secret-{CANARY}-key"
+    monkeypatch.setenv("AWS_SESSION_TOKEN", session_token)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
+
+    with _resolver("ecr") as resolver:
+        resolved = resolver.resolve(f"{HOSTS['ecr']}/ok/app:v1")
+
+    assert resolved.digest == IMAGE.digest
+    assert _sent(hostile, "ecr"), "secret never sent"
+    botocore = [r for r in logs.records if r.name.startswith("botocore")]
+    assert {"botocore.auth", "botocore.endpoint"} <= {r.name for r in botocore}, "nothing logged"
+    texts = log_texts(logs)
+    for secret in (session_token, secret_key):
+        assert not [text for text in texts if secret in text], secret
+    assert_clean(texts, "ecr", "the log")
+    assert not [r for r in botocore if "AWS4-HMAC-SHA256 Credential=" in r.getMessage()]
