@@ -116,7 +116,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add `external` to the CLI."""
     external = commands.add_parser(
         "external",
-        help="answer Terraform's external data source: JSON query on stdin, digest on stdout",
         description='Read {"image": REF, "platform": "os/arch"} (platform optional) on stdin '
         'and write {"digest", "repo_digest", "media_type"} on stdout, as Terraform\'s '
         'external data source expects: data "external" "app" { program = '

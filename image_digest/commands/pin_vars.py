@@ -86,7 +86,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add `pin-vars` to the CLI."""
     pin_vars = commands.add_parser(
         "pin-vars",
-        help="write a .tfvars.json with every image pinned to its digest",
         description="Read IN (a Terraform JSON variables file) and write the same variables "
         "with every image reference pinned: top-level variables named *image, *_image or "
         "*image_uri, and image fields at any depth (image, image_uri, JSON container "
