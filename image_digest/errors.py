@@ -110,6 +110,11 @@ class RegistryError(DigestError):
         self.code = code
 
 
+class NotARegistryError(RegistryError):
+    """The host answers HTTP, but not as a container registry (no `/v2/` API): a web site, a
+    package index, a mistyped host name."""
+
+
 class DigestMismatchError(RegistryError):
     """The registry's digest header and the manifest body it served disagree."""
 
