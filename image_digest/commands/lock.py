@@ -185,14 +185,17 @@ def _resolve(
 def _describe(
     resolver: Resolver, result: ResolvedImage, before: dict[Key, LockEntry], platform: str | None
 ) -> Provenance:
-    """The new digest's provenance: read with --labels; else, for a changed digest whose old
-    provenance is known, its config (one request); else unknown."""
+    """The new digest's provenance: read with --labels; else the locked one for an unchanged
+    digest; else, for a changed digest whose old provenance is known, its config (one
+    request); else unknown."""
     if result.labels is not None:
         return result.provenance
     if result.source != "registry":
         return Provenance()
     old = before.get((str(parse(result.reference)), platform or ""))
-    if old is None or old.digest == result.digest or not old.provenance.known():
+    if old is not None and old.digest == result.digest:
+        return old.provenance  # the same content: what the lock knows of it still holds
+    if old is None or not old.provenance.known():
         return Provenance()
     try:
         return resolver.inspect(f"{parse(result.reference).name}@{result.digest}").provenance
