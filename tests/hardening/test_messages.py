@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from image_digest import RegistryError
-from image_digest.errors import NotARegistryError
+from image_digest import NotARegistryError, RegistryError
 
 ROOT = Path(__file__).resolve().parents[2]
 
