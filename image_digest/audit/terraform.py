@@ -74,8 +74,8 @@ def stack_resources(stack: Mapping[str, Any]) -> Iterator[Resource]:
 
 
 def _without(after: Any, marks: Any) -> Any:
-    """`after` without the values `marks` (`after_unknown`, `after_sensitive`: the same shape,
-    `true` where a value is marked) marks; None stands in for them."""
+    """`after` with None in place of each value `marks` marks (`after_unknown` or
+    `after_sensitive`: `after`'s shape, `true` where a value is marked)."""
     if marks is True:
         return None
     if isinstance(after, Mapping) and isinstance(marks, Mapping):
