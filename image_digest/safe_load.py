@@ -6,8 +6,8 @@ into a hang, an exhausted memory or a `RecursionError` traceback: deep nesting (
 and YAML aliases that repeat a node exponentially (a "billion laughs" of 673 bytes expands to
 hundreds of millions of nodes). So a document is refused, with one line naming the input and
 the rule, when it nests deeper than `MAX_DEPTH`, or when its aliases expand it beyond
-`MAX_ALIASED_NODES` nodes (counted on the composed node graph, visiting each node once,
-before anything is built). Anchors and merge keys that stay within the bound keep working.
+`MAX_ALIASED_NODES` nodes, all its documents together (counted on the composed node graph,
+visiting each node once, before anything is built). Anchors and merge keys that stay within the bound keep working.
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ def load_yaml_all(text: str, source: str) -> list[Any]:
     loader.source = source
     try:
         documents = []
+        counted = (0, 0)  # nodes with aliases expanded, distinct nodes: over the whole stream
         while loader.check_node():
             node = loader.get_node()
-            _check_expansion(node, source)
+            counted = _check_expansion(node, source, counted)
             documents.append(loader.construct_document(node))
         return documents
     finally:
@@ -104,14 +105,18 @@ def _loader_class() -> type[Any]:
     return _LOADER
 
 
-def _check_expansion(root: yaml.Node, source: str) -> None:
+def _check_expansion(
+    root: yaml.Node, source: str, before: tuple[int, int] = (0, 0)
+) -> tuple[int, int]:
     """Refuse a composed document whose aliases make it nest deeper than `MAX_DEPTH`, expand
-    it beyond `MAX_ALIASED_NODES` nodes, or contain itself. Each node is visited once: the
-    size and height of a node an alias repeats are remembered, not recomputed."""
+    the stream (with the `before` documents' expanded and distinct node counts) beyond
+    `MAX_ALIASED_NODES` nodes, or contain itself; else the stream's counts with this document.
+    Each node is visited once: the size and height of a node an alias repeats are remembered,
+    not recomputed."""
     size: dict[int, int] = {}
     height: dict[int, int] = {}
     open_nodes: set[int] = set()
-    distinct = 0
+    earlier, distinct = before
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, children_done = stack.pop()
@@ -123,7 +128,8 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
             height[key] = 1 + max((height[id(child)] for child in children), default=0)
             if height[key] > MAX_DEPTH:
                 raise too_deep(source)
-            if size[key] > MAX_ALIASED_NODES and size[key] > distinct:
+            expanded = earlier + size[key]
+            if expanded > MAX_ALIASED_NODES and expanded > distinct:
                 raise InputLimitError(
                     source,
                     f"YAML aliases expand it to more than {MAX_ALIASED_NODES:,} nodes, which "
@@ -140,6 +146,7 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
         distinct += 1
         stack.append((node, True))
         stack.extend((child, False) for child in children if id(child) not in size)
+    return earlier + size[id(root)], distinct
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -47,6 +47,17 @@ MERGE_BOMB = (
     )
 )
 
+#: Twenty documents, each expanding to about 100,000 nodes: each under the bound, not together.
+MANY_SMALL_BOMBS = "".join(
+    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\n"
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+    "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+    for _ in range(20)
+)
+
 
 def limited() -> None:
     """preexec_fn: bound the child's address space."""
@@ -93,7 +104,11 @@ def depth(value: object) -> int:
     return 0
 
 
-@pytest.mark.parametrize("bomb", [ALIAS_BOMB, MERGE_BOMB], ids=["aliases", "merge-keys"])
+@pytest.mark.parametrize(
+    "bomb",
+    [ALIAS_BOMB, MERGE_BOMB, MANY_SMALL_BOMBS],
+    ids=["aliases", "merge-keys", "many-documents"],
+)
 def test_a_yaml_alias_bomb_is_refused_naming_the_file_and_the_rule(tmp_path, bomb):
     path = tmp_path / "bomb.yaml"
     path.write_text(bomb)
