@@ -4,10 +4,10 @@ Plans, previews, manifests, variables files, lock files and Terraform's query al
 outside the library, and every reader walks what it loads. Two shapes would turn a small file
 into a hang, an exhausted memory or a `RecursionError` traceback: deep nesting (`[[[[...`),
 and YAML aliases that repeat a node exponentially (a "billion laughs" of 673 bytes expands to
-hundreds of millions of nodes). So a document is refused, with one line naming the input and
-the rule, when it nests deeper than `MAX_DEPTH`, or when its aliases expand it beyond
-`MAX_ALIASED_NODES` nodes, all its documents together (counted on the composed node graph,
-visiting each node once, before anything is built). Anchors and merge keys that stay within the bound keep working.
+hundreds of millions of nodes). So an input is refused, with one line naming it and the rule,
+when it nests deeper than `MAX_DEPTH`, or when its aliases expand it, all its documents
+together, beyond `MAX_ALIASED_NODES` nodes (counted on the composed node graph, visiting each
+node once, before anything is built). Anchors and merge keys within the bound keep working.
 """
 
 from __future__ import annotations
