@@ -1,5 +1,7 @@
-"""`image-digest`: the command line. This module is the argparse wiring; each subcommand's
-logic lives in `image_digest.commands.<name>`.
+"""`image-digest`: the command line. This module is the table of subcommands (`COMMANDS`);
+each subcommand's parser and logic live in `image_digest.commands.<name>`, imported only when
+that command runs, so `--help` and a usage error stay fast. Adding a command is one entry in
+`COMMANDS` and a module with `register(commands)`.
 
     image-digest resolve REF...                 print REF<TAB>REPO@DIGEST per reference
     image-digest lock REF... [--from FILE]      resolve and record in the lock file
