@@ -130,7 +130,36 @@ def terraform_plan_follows_content(registry: RegistryServer, ref: str) -> None:
         plan(expect="terraform_data.web will be updated in-place")
 
 
+def quiet_runtimes() -> None:
+    """Keep the runtimes' own notices out of the demo's output: jsii (behind CDKTF) prints a
+    banner when Node is past jsii's support dates, which reaches Python as lines of bytes
+    reprs, and gRPC (behind Pulumi) logs a GOAWAY line when a channel closes. Neither says
+    anything about the demo. Set before either starts; a variable the user set wins."""
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    major = node_major_version()
+    if major:
+        for notice in ("END_OF_LIFE", "DEPRECATED"):
+            os.environ.setdefault(f"JSII_SILENCE_WARNING_{notice}_NODE_VERSION", major)
+
+
+def node_major_version() -> str | None:
+    """The major version of the Node jsii starts (`JSII_NODE`, else `node`), e.g. "20"."""
+    try:
+        done = subprocess.run(
+            [os.environ.get("JSII_NODE", "node"), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    major = done.stdout.strip().removeprefix("v").split(".")[0]
+    return major if major.isdigit() else None
+
+
 def main() -> int:
+    quiet_runtimes()
     with tempfile.TemporaryDirectory() as home:
         os.environ.setdefault("DOCKER_CONFIG", home)
         with RegistryServer("plain") as registry:

@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from image_digest.safe_load import load_json
+
 
 class ValueCodec(Protocol):
     """One way a string can hold images."""
@@ -34,8 +36,8 @@ class JsonCodec:
 
     def decode(self, text: str) -> Any | None:
         try:
-            return json.loads(text)
-        except ValueError:
+            return load_json(text, "a JSON string")
+        except ValueError:  # not JSON, or nested deeper than safe_load allows
             return None
 
     def encode(self, text: str, old: Any, new: Any) -> str:

@@ -97,7 +97,9 @@ def check_lock(resolver: Resolver, lock: LockFile, *, verify_exists: bool = Fals
         elif isinstance(result, DigestError):
             finding = Finding(entry, "unchecked", note=str(result))
         elif result.digest == entry.digest:
-            finding = Finding(entry, "unchanged", result.digest, old=entry.provenance)
+            # The same digest is the same content: its provenance is the locked one.
+            same = entry.provenance
+            finding = Finding(entry, "unchanged", result.digest, old=same, new=same)
         else:
             finding = Finding(entry, "moved", result.digest)
             _explain(resolver, finding)
@@ -132,7 +134,8 @@ def _existence(resolver: Resolver, entries: list[LockEntry]) -> list[Finding]:
         except DigestError as exc:
             return Finding(entry, "unchecked", note=str(exc))
         if present:
-            return Finding(entry, "present", entry.digest)
+            same = entry.provenance
+            return Finding(entry, "present", entry.digest, old=same, new=same)
         return Finding(entry, "deleted", note=f"{pinned}: the registry answered not found")
 
     workers = min(resolver.max_workers, max(1, len(entries)))

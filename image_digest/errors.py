@@ -30,6 +30,17 @@ def quoted(text: str, limit: int = 200) -> str:
     return shorten(repr(text), limit)
 
 
+class InputLimitError(ValueError):
+    """A JSON or YAML document breaks a limit set against hostile input (nesting depth, YAML
+    aliases): refused before any walk over it, so it cannot exhaust the stack, memory or time.
+    `source` names the input (a file, stdin) and `rule` the limit it broke."""
+
+    def __init__(self, source: str, rule: str):
+        super().__init__(f"{source}: {rule}")
+        self.source = source
+        self.rule = rule
+
+
 class DigestError(Exception):
     """Base class: an image reference could not be turned into a digest."""
 
@@ -97,6 +108,11 @@ class RegistryError(DigestError):
         super().__init__(message, reference=reference, registry=registry)
         self.status = status
         self.code = code
+
+
+class NotARegistryError(RegistryError):
+    """The host answers HTTP, but not as a container registry (no `/v2/` API): a web site, a
+    package index, a mistyped host name."""
 
 
 class DigestMismatchError(RegistryError):

@@ -39,11 +39,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from image_digest.age import parse_time, stamp, utc_now
-from image_digest.errors import DigestError, LockError, shorten
+from image_digest.errors import DigestError, InputLimitError, LockError, shorten
 from image_digest.platform import parse_platform
 from image_digest.provenance import REVISION_LABEL as REVISION_LABEL
 from image_digest.provenance import Provenance
 from image_digest.reference import parse, validate_digest
+from image_digest.safe_load import load_json
 
 LOCK_FORMAT = "image-digest.lock/v1"
 DEFAULT_LOCK_NAME = "image-digest.lock"
@@ -286,7 +287,9 @@ def _read(path: Path) -> dict[Key, LockEntry]:
             "delete it and run `image-digest lock REF...` again"
         )
     try:
-        document = json.loads(text)
+        document = load_json(text, f"lock file {path}")
+    except InputLimitError as exc:
+        raise LockError(f"{exc}; {untouched}") from None
     except ValueError as exc:
         where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "somewhere"
         conflict = " (it has git merge conflict markers)" if "\n<<<<<<< " in f"\n{text}" else ""

@@ -12,10 +12,11 @@ from a registry, so they are not findings either.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
+from typing import Any
 
-from image_digest.audit.resources import Resource
+from image_digest.audit.resources import ALL_PUBLIC, Resource
 from image_digest.catalog import builds, image_fields, platform_rules
 from image_digest.errors import InvalidReferenceError
 from image_digest.fields import find_images
@@ -50,8 +51,19 @@ class Finding:
 
 
 def tags_in(resource: Resource) -> list[Finding]:
-    """Every reference `resource` deploys by tag, catalog fields first, without repeats."""
+    """Every reference `resource` deploys by tag, catalog fields first, without repeats; a
+    finding is `secret` when it is not in the resource's public values (`Resource.public`)."""
+    found = _tags(resource, resource.props)
+    if resource.public is ALL_PUBLIC:
+        return found
+    shown = {(f.path, f.reference) for f in _tags(resource, resource.public)}
+    return [replace(f, secret=(f.path, f.reference) not in shown) for f in found]
+
+
+def _tags(resource: Resource, values: Any) -> list[Finding]:
+    """The findings in `values`, which are `resource`'s props or its public part."""
     props = resource.props if isinstance(resource.props, Mapping) else {}
+    values = values if isinstance(values, Mapping) else {}
     fields = image_fields(resource.host).get(resource.type, ())
     built = tuple(
         name
@@ -63,13 +75,13 @@ def tags_in(resource: Resource) -> list[Finding]:
     platform = rule.platform_for(props) if rule else None
     found: dict[Finding, None] = {}
     for path in (p for p in fields if p not in built):
-        for value in find_images(props, [path]):
+        for value in find_images(values, [path]):
             if _is_tag(value):
                 where = (resource.address, resource.type, path, value)
-                found[Finding(*where, "catalog", platform, resource.hides(value))] = None
-    for item in unpinned_images(props, covered=(*fields, *built)):
+                found[Finding(*where, "catalog", platform)] = None
+    for item in unpinned_images(values, covered=(*fields, *built)):
         where = (resource.address, resource.type, item.path, item.reference)
-        found[Finding(*where, "heuristic", secret=resource.hides(item.reference))] = None
+        found[Finding(*where, "heuristic")] = None
     return list(found)
 
 

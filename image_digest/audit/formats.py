@@ -3,18 +3,21 @@
 CI jobs name files freely (`plan.json`, `tfplan.out.json`, `preview.txt`), and a stack export
 and a preview are both `.json`; so each reader says whether a parsed document is its kind,
 and the first that does reads it. JSON is tried first; what is not JSON is read as YAML
-(Kubernetes manifests, which needs PyYAML: the `audit` extra).
+(Kubernetes manifests, which needs PyYAML: the `audit` extra). Both go through
+`image_digest.safe_load`, so a hostile file (deep nesting, a YAML alias bomb) is refused with
+one line naming it and the limit, before anything walks it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from image_digest.audit import kubernetes, pulumi, terraform
 from image_digest.audit.resources import Document, Resource
+from image_digest.errors import InputLimitError
+from image_digest.safe_load import load_json, load_yaml_all
 
 #: Every format, as named in messages and in `--json` output.
 FORMATS = {
@@ -42,6 +45,13 @@ class UnreadableInputError(ValueError):
 def read_document(path: str) -> Document:
     """The resources `path` deploys, in the format its content shows."""
     try:
+        return _read_document(path)
+    except InputLimitError as exc:
+        raise UnreadableInputError(f"{path}: {exc.rule}") from None
+
+
+def _read_document(path: str) -> Document:
+    try:
         text = Path(path).read_bytes().decode("utf-8-sig")
     except OSError as exc:
         raise UnreadableInputError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -50,7 +60,9 @@ def read_document(path: str) -> Document:
     if not text.strip():
         raise _unknown(path, "it is empty")
     try:
-        document = json.loads(text)
+        document = load_json(text, path)
+    except InputLimitError:
+        raise
     except ValueError as exc:
         return _read_yaml(path, text, json_error=exc)
     if terraform.is_state(document):
@@ -78,7 +90,7 @@ def _read_yaml(path: str, text: str, *, json_error: ValueError) -> Document:
             "pip install 'image-digest[audit]'",
         ) from None
     try:
-        documents = list(yaml.safe_load_all(text))
+        documents = load_yaml_all(text, path)
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise _unknown(path, f"it is neither JSON nor YAML: {detail}") from None

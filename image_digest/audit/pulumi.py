@@ -27,11 +27,12 @@ it is not printed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from image_digest.audit.resources import Resource, strings
+from image_digest.audit.resources import ALL_PUBLIC, Resource
+from image_digest.errors import InputLimitError
+from image_digest.safe_load import load_json
 
 #: What the engine writes for a value not known until the update runs.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -86,31 +87,35 @@ def export_resources(export: Mapping[str, Any]) -> Iterator[Resource]:
 
 
 def _resource(state: Mapping[str, Any], urn: str) -> Resource:
-    secrets: set[str] = set()
-    inputs = _plain(state.get("inputs"), secrets)
-    return Resource("pulumi", str(state.get("type")), urn, inputs, frozenset(secrets))
+    revealed: list[str] = []
+    inputs = _plain(state.get("inputs"), reveal=True, revealed=revealed)
+    public = _plain(state.get("inputs"), reveal=False) if revealed else ALL_PUBLIC
+    return Resource("pulumi", str(state.get("type")), urn, inputs, public)
 
 
-def _plain(value: Any, secrets: set[str]) -> Any:
-    """`value` with unknowns and unreadable secrets as None, readable secrets unwrapped (and
-    their strings added to `secrets`)."""
+def _plain(value: Any, *, reveal: bool, revealed: list[str] | None = None) -> Any:
+    """`value` with unknowns and unreadable secrets as None; readable secrets unwrapped when
+    `reveal` (each noted in `revealed`), else None too."""
     if isinstance(value, str):
         return None if value == UNKNOWN else value
     if isinstance(value, list):
-        return [_plain(item, secrets) for item in value]
+        return [_plain(item, reveal=reveal, revealed=revealed) for item in value]
     if not isinstance(value, Mapping):
         return value
     if value.get(SECRET_SIG[0]) == SECRET_SIG[1]:
         plaintext = value.get("plaintext")
-        if not isinstance(plaintext, str):
+        if not reveal or not isinstance(plaintext, str):
             return None
         try:
-            revealed = _plain(json.loads(plaintext), secrets)
+            secret = load_json(plaintext, "a secret's plaintext")
+        except InputLimitError:
+            raise
         except ValueError:
             return None
-        secrets.update(strings(revealed))
-        return revealed
-    return {key: _plain(item, secrets) for key, item in value.items()}
+        if revealed is not None:
+            revealed.append(plaintext)
+        return _plain(secret, reveal=reveal, revealed=revealed)
+    return {key: _plain(item, reveal=reveal, revealed=revealed) for key, item in value.items()}
 
 
 def _list(value: Any) -> list[Any]:

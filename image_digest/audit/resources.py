@@ -6,11 +6,13 @@ export, Kubernetes YAML) into these, so finding tags is written once, against th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from image_digest.catalog import Host
+
+#: `Resource.public` of a resource nothing in which is marked secret or sensitive.
+ALL_PUBLIC: Any = object()
 
 
 @dataclass(frozen=True)
@@ -18,31 +20,17 @@ class Resource:
     """One resource about to be deployed: `type` in `host`'s naming (a Terraform type, a
     Pulumi type token), `address` as its tool names it, `props` its planned values.
 
-    `secrets` are the strings its tool marks sensitive or secret: audited like any value, but
-    a finding inside one is never printed (nor resolved by `--suggest`).
+    `public` is `props` with every value its tool marks sensitive (Terraform's
+    `after_sensitive`) or secret (Pulumi) left out as None, when any is: a finding that is
+    only in `props` is inside a secret, so it is audited but never printed (nor resolved by
+    `--suggest`). Which values are secret is the tool's word, never a guess from their text.
     """
 
     host: Host
     type: str
     address: str
     props: Any
-    secrets: frozenset[str] = field(default=frozenset(), compare=False)
-
-    def hides(self, reference: str) -> bool:
-        """Is `reference` part of a secret value (a JSON or `DOCKER|` string included)?"""
-        return any(reference in secret for secret in self.secrets)
-
-
-def strings(value: Any) -> Iterator[str]:
-    """Every string in a JSON-like value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
+    public: Any = field(default=ALL_PUBLIC, compare=False)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from image_digest.audit.resources import Resource, strings
+from image_digest.audit.resources import ALL_PUBLIC, Resource
 
 #: Actions of a resource change that deploy its `after` values.
 DEPLOYING_ACTIONS = frozenset({"create", "update"})
@@ -55,10 +55,11 @@ def plan_resources(plan: Mapping[str, Any]) -> Iterator[Resource]:
         planned = change["change"]
         if not DEPLOYING_ACTIONS.intersection(_list(planned.get("actions"))):
             continue
-        after = _known(planned.get("after"), planned.get("after_unknown"))
-        secrets = frozenset(_sensitive(after, planned.get("after_sensitive")))
+        after = _without(planned.get("after"), planned.get("after_unknown"))
+        sensitive = planned.get("after_sensitive")
+        public = _without(after, sensitive) if _marks_any(sensitive) else ALL_PUBLIC
         address = str(change.get("address"))
-        yield Resource("terraform", str(change.get("type")), address, after, secrets)
+        yield Resource("terraform", str(change.get("type")), address, after, public)
 
 
 def stack_resources(stack: Mapping[str, Any]) -> Iterator[Resource]:
@@ -72,27 +73,25 @@ def stack_resources(stack: Mapping[str, Any]) -> Iterator[Resource]:
                 yield Resource("terraform", resource_type, f"{resource_type}.{name}", props)
 
 
-def _known(after: Any, unknown: Any) -> Any:
-    """`after` without the values `after_unknown` marks unknown (None stands in for them)."""
-    if unknown is True:
+def _without(after: Any, marks: Any) -> Any:
+    """`after` with None in place of each value `marks` marks (`after_unknown` or
+    `after_sensitive`: `after`'s shape, `true` where a value is marked)."""
+    if marks is True:
         return None
-    if isinstance(after, Mapping) and isinstance(unknown, Mapping):
-        return {k: _known(v, unknown.get(k)) for k, v in after.items()}
-    if isinstance(after, list) and isinstance(unknown, list):
-        return [_known(v, unknown[i] if i < len(unknown) else None) for i, v in enumerate(after)]
+    if isinstance(after, Mapping) and isinstance(marks, Mapping):
+        return {k: _without(v, marks.get(k)) for k, v in after.items()}
+    if isinstance(after, list) and isinstance(marks, list):
+        return [_without(v, marks[i] if i < len(marks) else None) for i, v in enumerate(after)]
     return after
 
 
-def _sensitive(after: Any, marks: Any) -> Iterator[str]:
-    """The strings of `after` that `after_sensitive` marks."""
-    if marks is True:
-        yield from strings(after)
-    elif isinstance(after, Mapping) and isinstance(marks, Mapping):
-        for key, value in after.items():
-            yield from _sensitive(value, marks.get(key))
-    elif isinstance(after, list) and isinstance(marks, list):
-        for value, mark in zip(after, marks, strict=False):
-            yield from _sensitive(value, mark)
+def _marks_any(marks: Any) -> bool:
+    """Does `after_sensitive` mark any value at all?"""
+    if isinstance(marks, Mapping):
+        return any(_marks_any(mark) for mark in marks.values())
+    if isinstance(marks, list):
+        return any(_marks_any(mark) for mark in marks)
+    return marks is True
 
 
 def _list(value: Any) -> list[Any]:

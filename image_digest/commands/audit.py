@@ -164,7 +164,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add `audit` to the CLI."""
     audit = commands.add_parser(
         "audit",
-        help="exit 1 if a plan, preview, stack or manifest deploys any image by tag (CI gate)",
         description="Read each FILE by its content (Terraform plan JSON, CDKTF cdk.tf.json, "
         "Pulumi preview --json or stack export, Kubernetes YAML) and print every image it "
         "would deploy by tag: FILE: ADDRESS: PATH: REFERENCE. Exit 0 if none, 1 if any, 2 if "

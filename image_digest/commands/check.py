@@ -18,7 +18,11 @@ import argparse
 import json
 from collections import defaultdict
 
-from image_digest.commands.options import read_only_resolver
+from image_digest.commands.options import (
+    add_lock_option,
+    add_registry_options,
+    read_only_resolver,
+)
 from image_digest.commands.report import (
     EXIT_DRIFT,
     EXIT_OK,
@@ -110,3 +114,23 @@ def _summary(
     if unchecked:
         text += "\nsome entries could not be checked (see the errors); the gate fails"
     return text
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `check` to the CLI."""
+    check = commands.add_parser(
+        "check",
+        description="Resolve every locked reference again, without writing the lock. Exit 0 if "
+        "none moved; 1 if any moved or is gone (printing REF: OLD -> NEW with revisions); 2 if "
+        "the lock file is missing or invalid; 3 if some could not be checked.",
+    )
+    add_lock_option(check)
+    check.add_argument("--json", action="store_true", help="print a JSON array of findings")
+    check.add_argument(
+        "--exists",
+        action="store_true",
+        help="instead, HEAD every locked digest (by digest, not tag): exit 1 naming each one "
+        "the registry deleted, 3 for those it will not show (401/403)",
+    )
+    add_registry_options(check)
+    check.set_defaults(run=run_check)

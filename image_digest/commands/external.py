@@ -22,12 +22,17 @@ from collections.abc import Mapping
 
 from image_digest.commands.options import add_registry_options
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, error, warn
-from image_digest.errors import DigestError
+from image_digest.errors import DigestError, InputLimitError
 from image_digest.platform import parse_platform
 from image_digest.reference import parse
 from image_digest.resolver import Resolver
+from image_digest.safe_load import load_json
 
 QUERY_KEYS = ("image", "platform")
+#: The most stdin `external` reads: Terraform's query is one small object of strings, and
+#: reading without a bound lets any producer hold the run and its memory.
+MAX_QUERY_BYTES = 1024 * 1024
+_EXPECTED = 'it sends one JSON object of strings, e.g. {"image": "nginx:1.27"}'
 
 
 class QueryError(Exception):
@@ -36,7 +41,7 @@ class QueryError(Exception):
 
 def run_external(args: argparse.Namespace) -> int:
     try:
-        query = read_query(sys.stdin.read())
+        query = read_query(read_stdin())
         with Resolver(
             insecure_registries=args.insecure_registry, ca_bundle=args.ca_bundle
         ) as resolver:
@@ -55,10 +60,23 @@ def run_external(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def read_stdin() -> str:
+    """Terraform's query from stdin, at most `MAX_QUERY_BYTES` of it."""
+    text = sys.stdin.read(MAX_QUERY_BYTES + 1)
+    if len(text) > MAX_QUERY_BYTES:
+        raise QueryError(
+            "external: stdin holds more than 1 MiB, which is no query from Terraform's "
+            f"external data source; {_EXPECTED}"
+        )
+    return text
+
+
 def read_query(text: str) -> dict[str, str]:
     """The query's `image` and, when not empty, `platform`: both checked before any request."""
     try:
-        query = json.loads(text)
+        query = load_json(text, "external: stdin")
+    except InputLimitError as exc:
+        raise QueryError(f"{exc}; {_EXPECTED}") from None
     except ValueError as exc:
         raise QueryError(
             f"external: stdin is not JSON ({exc}); Terraform's external data source sends "
@@ -98,7 +116,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add `external` to the CLI."""
     external = commands.add_parser(
         "external",
-        help="answer Terraform's external data source: JSON query on stdin, digest on stdout",
         description='Read {"image": REF, "platform": "os/arch"} (platform optional) on stdin '
         'and write {"digest", "repo_digest", "media_type"} on stdout, as Terraform\'s '
         'external data source expects: data "external" "app" { program = '

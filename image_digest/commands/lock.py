@@ -21,6 +21,11 @@ import json
 import sys
 from pathlib import Path
 
+from image_digest.commands.options import (
+    add_lock_option,
+    add_min_age_option,
+    add_registry_options,
+)
 from image_digest.commands.report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -180,14 +185,17 @@ def _resolve(
 def _describe(
     resolver: Resolver, result: ResolvedImage, before: dict[Key, LockEntry], platform: str | None
 ) -> Provenance:
-    """The new digest's provenance: read with --labels; else, for a changed digest whose old
-    provenance is known, its config (one request); else unknown."""
+    """The new digest's provenance: read with --labels; else the locked one for an unchanged
+    digest; else, for a changed digest whose old provenance is known, its config (one
+    request); else unknown."""
     if result.labels is not None:
         return result.provenance
     if result.source != "registry":
         return Provenance()
     old = before.get((str(parse(result.reference)), platform or ""))
-    if old is None or old.digest == result.digest or not old.provenance.known():
+    if old is not None and old.digest == result.digest:
+        return old.provenance  # the same content: what the lock knows of it still holds
+    if old is None or not old.provenance.known():
         return Provenance()
     try:
         return resolver.inspect(f"{parse(result.reference).name}@{result.digest}").provenance
@@ -237,3 +245,41 @@ def _summary(path: str, counts: dict[str, int], failures: int) -> None:
         note(f"wrote {path}: {', '.join(changed)}, {counts['unchanged']} unchanged{failed}")
     else:
         note(f"{path}: no digest changed ({counts['unchanged']} unchanged{failed})")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `lock` to the CLI."""
+    lock = commands.add_parser(
+        "lock",
+        description="Resolve each reference and record it in the lock file. Other entries are "
+        "kept (use --prune to drop them); an unchanged digest leaves the file untouched. "
+        "Exit 1 if any reference failed (the others are still recorded).",
+    )
+    lock.add_argument("refs", nargs="*", metavar="REF", help="image reference, e.g. nginx:1.25")
+    lock.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="also read references from FILE, one per line ('#' comments; '-' for stdin)",
+    )
+    add_lock_option(lock)
+    lock.add_argument("--platform", help="os/arch[/variant] to select from an index")
+    lock.add_argument(
+        "--labels",
+        action="store_true",
+        help="also read each image's labels and record its revision (one more request each)",
+    )
+    lock.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove every entry not named in this run, so the lock is exactly this list",
+    )
+    lock.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per reference instead of lines (the fields of check --json; "
+        "messages stay on stderr)",
+    )
+    add_min_age_option(lock)
+    add_registry_options(lock)
+    lock.set_defaults(run=run_lock)

@@ -21,6 +21,15 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ca-bundle", metavar="PATH", help="CA bundle to verify registries with")
 
 
+def add_lock_option(parser: argparse.ArgumentParser) -> None:
+    """--lock for the commands that read the lock file (lock, check, pins)."""
+    parser.add_argument(
+        "--lock",
+        metavar="PATH",
+        help="lock file (default: $IMAGE_DIGEST_LOCK, else ./image-digest.lock)",
+    )
+
+
 def add_min_age_option(parser: argparse.ArgumentParser) -> None:
     """--min-age: keep the locked digest while a tag's new digest is younger than this."""
     parser.add_argument(

@@ -12,7 +12,6 @@ Exit status: 0 written; 1 some image could not be resolved; 2 the input cannot b
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,8 +19,9 @@ from typing import Any
 
 from image_digest.commands.options import add_resolver_options, resolver_from
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note, warn
-from image_digest.errors import DigestError, InvalidReferenceError
+from image_digest.errors import DigestError, InputLimitError, InvalidReferenceError
 from image_digest.resolved import ResolvedImage
+from image_digest.safe_load import load_json
 from image_digest.tfvars import image_values, pin_values, render, write_atomically
 
 
@@ -66,7 +66,9 @@ def read_variables(path: str) -> Mapping[str, Any]:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise UsageError(f"cannot read variables from {path}: {reason}") from None
     try:
-        variables = json.loads(text)
+        variables = load_json(text, path)
+    except InputLimitError as exc:
+        raise UsageError(f"{exc} (nothing was written)") from None
     except ValueError as exc:
         raise UsageError(
             f"{path}: not JSON ({exc}); pin-vars reads Terraform's JSON variables files "
@@ -84,7 +86,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add `pin-vars` to the CLI."""
     pin_vars = commands.add_parser(
         "pin-vars",
-        help="write a .tfvars.json with every image pinned to its digest",
         description="Read IN (a Terraform JSON variables file) and write the same variables "
         "with every image reference pinned: top-level variables named *image, *_image or "
         "*image_uri, and image fields at any depth (image, image_uri, JSON container "

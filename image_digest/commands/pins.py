@@ -10,6 +10,7 @@ import argparse
 import json
 from collections import defaultdict
 
+from image_digest.commands.options import add_lock_option
 from image_digest.commands.report import EXIT_OK, existing_lock, lock_path
 from image_digest.lockfile import LockEntry
 from image_digest.reference import parse
@@ -33,3 +34,15 @@ def run_pins(args: argparse.Namespace) -> int:
             for digest in digests:
                 print(f"{name}@{digest}")
     return EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `pins` to the CLI."""
+    pins = commands.add_parser(
+        "pins",
+        description="Read the lock file and print REPO@DIGEST for every pinned digest, or with "
+        "--json an object of repository -> digests. No registry requests.",
+    )
+    add_lock_option(pins)
+    pins.add_argument("--json", action="store_true", help="print {repository: [digests]}")
+    pins.set_defaults(run=run_pins)

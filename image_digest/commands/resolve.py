@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from image_digest.commands.options import resolver_from
+from image_digest.commands.options import add_resolver_options, resolver_from
 from image_digest.commands.report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -59,3 +59,20 @@ def _say_what_was_written(
     if added or updated:
         source = "--lock" if option else LOCK_ENV
         note(f"recorded {added} new and {updated} changed digests in lock file {path} ({source})")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `resolve` to the CLI."""
+    resolve = commands.add_parser(
+        "resolve",
+        description="Resolve each reference to its digest. Exit 1 if any failed, 2 for a "
+        "usage error (a bad reference resolves nothing). With --lock PATH or $IMAGE_DIGEST_LOCK "
+        "set, the digests are also written to that lock file (except in --mode locked), and "
+        "stderr says so when it changes.",
+    )
+    resolve.add_argument("refs", nargs="+", metavar="REF", help="image reference, e.g. nginx:1.25")
+    add_resolver_options(resolve)
+    resolve.add_argument(
+        "--json", action="store_true", help="print a JSON array of results (with --labels: labels)"
+    )
+    resolve.set_defaults(run=run_resolve)

@@ -12,6 +12,7 @@ resolution's `Deadline`, on the wire too (see `deadline.py`).
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -22,7 +23,13 @@ import requests
 from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, ProtocolError
 
 from image_digest.denied import access_denied, registry_said
-from image_digest.errors import AuthenticationError, DigestError, RegistryError, printable
+from image_digest.errors import (
+    AuthenticationError,
+    DigestError,
+    NotARegistryError,
+    RegistryError,
+    printable,
+)
 from image_digest.keychain.chain import Keychain
 from image_digest.keychain.credentials import Basic, Credential, ExchangeToken, IdentityToken
 from image_digest.transport.challenge import Challenge, parse_challenge
@@ -68,6 +75,9 @@ class RegistryTransport:
         self._fetch_locks: dict[str, threading.Lock] = {}
         self._fetch_locks_lock = threading.Lock()
         self._challenge: Challenge | None = _UNSET
+        #: How `/v2/` answered when it did not answer as a registry API does (no 200 or 401,
+        #: no Docker-Distribution-API-Version header): a hint that this is no registry.
+        self._no_api: str | None = None
         self._exchanged: tuple[ExchangeToken, IdentityToken] | None = None
         self._secrets = Secrets()
         self._held = HeldCredential(registry, keychain, self._secrets)
@@ -95,6 +105,9 @@ class RegistryTransport:
             if auth_header:
                 all_headers["Authorization"] = auth_header
             response = self._send(method, url, all_headers, deadline, reference)
+            if response.status_code == 404 and self._no_api and not _speaks_registry(response):
+                release(response)
+                raise self._not_a_registry(reference)
             if response.status_code != 401:
                 return response
             if not self._sameorigin(response.url):
@@ -174,8 +187,11 @@ class RegistryTransport:
                             )
                         self._challenge = challenge
                     else:
-                        # 200 means open; some registries answer 404 here yet serve /v2/<repo>.
+                        # 200 means open; some registries answer 404 here yet serve /v2/<repo>,
+                        # so a 404 is only a hint, until a request for a repository is 404 too.
                         self._challenge = None
+                        if response.status_code != 200 and not _speaks_registry(response):
+                            self._no_api = f"HTTP {response.status_code}"
         return self._challenge
 
     def _credentials(self) -> Credential | None:
@@ -451,6 +467,9 @@ class RegistryTransport:
                 method, response.status_code, "Retry-After" in response.headers
             ):
                 return response
+            if error is not None and _unresolved(error):
+                # A name that does not resolve now will not in a second either: say so at once.
+                raise self._unreachable(reference, error, attempts, peer) from None
             try:
                 retry = retry.increment(
                     method,
@@ -492,38 +511,72 @@ class RegistryTransport:
     def _unreachable(
         self, reference: str, error: Exception | None, attempts: int, peer: str
     ) -> RegistryError:
+        tried = f"{attempts} attempt{'s' if attempts != 1 else ''} to {self.base_url}"
         return RegistryError(
-            f"{peer} is unreachable while resolving {reference}: {_describe(error, self.options)}"
-            f" ({attempts} attempts to {self.base_url})",
+            f"{peer} is unreachable while resolving {reference}: "
+            f"{_describe(error, self.base_url, self.options)} ({tried})",
+            reference=reference,
+            registry=self.registry,
+        )
+
+    def _not_a_registry(self, reference: str) -> NotARegistryError:
+        host = urlsplit(self.base_url).netloc
+        return NotARegistryError(
+            f"{host} is not a container registry: it has no registry API (GET "
+            f"{self.base_url}/v2/ answered {self._no_api} without a "
+            "Docker-Distribution-API-Version header, and so did the request for "
+            f"{reference}); check the host name in the reference",
             reference=reference,
             registry=self.registry,
         )
 
 
-def _describe(error: Exception | None, options: TransportOptions) -> str:
-    """What went wrong with a connection, in words (never the peer's own text)."""
-    if error is None:
-        return "no response"
+def _speaks_registry(response: requests.Response) -> bool:
+    """Does a response look like the registry API's: its version header, or a JSON body
+    (the distribution spec's error object)?"""
+    if response.headers.get("Docker-Distribution-API-Version"):
+        return True
+    content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and what it wraps (urllib3's `reason`, chained exceptions, exception args)."""
     causes: list[BaseException] = []
     seen: BaseException | None = error
     while seen is not None and len(causes) < 10:
         causes.append(seen)
         seen = getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
-    chain = [type(cause) for cause in causes] + [
-        type(arg)
+    return causes + [
+        arg
         for cause in causes
         for arg in getattr(cause, "args", ())
         if isinstance(arg, BaseException)
     ]
-    if any(issubclass(kind, NameResolutionError) for kind in chain):
-        return "its host name does not resolve (DNS)"
-    if any(issubclass(kind, ConnectionRefusedError) for kind in chain):
-        return "connection refused"
+
+
+def _unresolved(error: BaseException) -> bool:
+    return any(isinstance(cause, NameResolutionError) for cause in _causes(error))
+
+
+def _describe(error: Exception | None, base_url: str, options: TransportOptions) -> str:
+    """What went wrong with a connection, in words (never the peer's own text)."""
+    if error is None:
+        return "no response"
+    host = urlsplit(base_url).hostname or base_url
+    causes = _causes(error)
+    errnos = {cause.errno for cause in causes if isinstance(cause, OSError)}
+    if _unresolved(error):
+        return f"host name does not resolve: no DNS record for {host}"
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        return f"connection refused: nothing listens at {urlsplit(base_url).netloc}"
+    if errnos & {errno.ENETUNREACH, errno.EHOSTUNREACH}:
+        return f"network unreachable: no route to {host}"
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return f"connecting timed out (connect_timeout {options.connect_timeout:g} s)"
     if isinstance(error, requests.exceptions.ReadTimeout):
         return f"no answer within read_timeout {options.read_timeout:g} s"
-    if any(issubclass(kind, ConnectionResetError) for kind in chain):
+    if any(isinstance(cause, ConnectionResetError) for cause in causes):
         return "the connection was reset"
     return f"the connection failed ({type(error).__name__})"
 

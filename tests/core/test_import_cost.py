@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from image_digest.cli import COMMANDS
+
 HEAVY = (
     "pulumi",
     "cdktf",
@@ -86,3 +88,38 @@ def test_the_lazy_names_still_import():
         "from image_digest.transport import Deadline, RegistryTransport, parse_challenge"
     )
     assert "requests" in modules and "image_digest.transport.http" in modules
+
+
+def cli_modules_after(*argv: str) -> set[str]:
+    """The modules loaded by `image-digest ARGV...` that ends in `--help` (exit 0)."""
+    statement = (
+        "import image_digest.cli\n"
+        "try:\n"
+        f"    image_digest.cli.main({list(argv)!r})\n"
+        "except SystemExit as exit_:\n"
+        "    assert exit_.code == 0, exit_.code\n"
+    )
+    return modules_after(statement)
+
+
+def test_cli_help_imports_no_subcommand():
+    """`image-digest --help` lists every subcommand from `cli.COMMANDS` without importing
+    one: their modules (and what they need: the catalog, audit readers, tfvars) load when
+    their command runs."""
+    modules = cli_modules_after("--help")
+    commands = {module for module, _ in COMMANDS.values()}
+    assert sorted(modules & commands) == []
+    later = ("image_digest.commands", "image_digest.audit", "image_digest.catalog", "yaml")
+    assert heavy_in(modules, later) == []
+
+
+def test_a_subcommand_imports_its_own_module_only():
+    modules = cli_modules_after("pins", "--help")
+    assert "image_digest.commands.pins" in modules
+    loaded = {m for m in modules if m.startswith("image_digest.commands.")}
+    assert loaded <= {
+        "image_digest.commands.pins",
+        "image_digest.commands.options",
+        "image_digest.commands.report",
+    }
+    assert heavy_in(modules, ("image_digest.audit", "image_digest.catalog")) == []
