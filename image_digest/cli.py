@@ -7,6 +7,7 @@ logic lives in `image_digest.commands.<name>`.
     image-digest audit FILE...                  exit 1 if a plan/preview/manifest deploys a tag
     image-digest external                       Terraform external data source: stdin -> digest
     image-digest pin-vars IN [-o OUT]           a .tfvars.json with every image pinned
+    image-digest post-render < IN               Helm post-renderer: every rendered image pinned
     image-digest pins [--json]                  every pinned digest per repository
 """
 
@@ -156,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.register(commands)
     external.register(commands)
     pin_vars.register(commands)
+    from image_digest.commands import post_render  # Helm post-renderer (issue 18)
+
+    post_render.register(commands)
     pins = commands.add_parser(
         "pins",
         help="print every pinned digest per repository (a cleanup policy's keep-list)",

@@ -9,6 +9,7 @@ and the first that does reads it. JSON is tried first; what is not JSON is read 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ class UnreadableInputError(ValueError):
 def read_document(path: str) -> Document:
     """The resources `path` deploys, in the format its content shows."""
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()  # `audit -`
+        text = data.decode("utf-8-sig")
     except OSError as exc:
         raise UnreadableInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

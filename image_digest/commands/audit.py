@@ -170,7 +170,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "would deploy by tag: FILE: ADDRESS: PATH: REFERENCE. Exit 0 if none, 1 if any, 2 if "
         "a file cannot be read or is of no known format.",
     )
-    audit.add_argument("files", nargs="+", metavar="FILE", help="plan, preview, stack or YAML")
+    audit.add_argument(
+        "files", nargs="+", metavar="FILE", help="plan, preview, stack or YAML (- for stdin)"
+    )
     audit.add_argument(
         "--allow",
         action="append",
