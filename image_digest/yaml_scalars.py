@@ -74,7 +74,13 @@ def set_scalars(text: str, changes: Mapping[DocumentLocation, str]) -> str:
     splices: list[tuple[int, int, str]] = []
     for (index, location), value in changes.items():
         node = _scalar_at(documents, index, location)
-        splices.append((node.start_mark.index, node.end_mark.index, _scalar_text(node, value)))
+        start, end = node.start_mark.index, node.end_mark.index
+        if text[start : start + 1] in ("&", "!"):  # the span starts at its anchor or tag
+            raise ValueError(
+                f"the YAML scalar at {_dotted(location)} has an anchor or a tag; "
+                "change it where it is written"
+            )
+        splices.append((start, end, _scalar_text(node, value)))
     splices.sort(reverse=True)
     for later, earlier in pairwise(splices):
         if earlier[1] > later[0]:
@@ -84,7 +90,11 @@ def set_scalars(text: str, changes: Mapping[DocumentLocation, str]) -> str:
     expected = [document.data for document in documents]
     for (index, location), value in changes.items():
         expected[index] = with_value(expected[index], location, value)
-    if [document.data for document in load_documents(text)] != expected:
+    try:
+        changed = [document.data for document in load_documents(text)]
+    except yaml_module().YAMLError as exc:
+        raise ValueError(f"the changed YAML text does not parse: {exc}") from None
+    if changed != expected:
         where = ", ".join(_dotted(location) for _, location in changes)
         raise ValueError(
             f"changing {where} in the YAML text changes other values too (an anchor "

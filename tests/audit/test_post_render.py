@@ -1,0 +1,208 @@
+"""`image-digest post-render`: rendered charts in, the same bytes with every image pinned out.
+
+The fixtures are real charts' manifests as `helm template` prints them (origins in
+tests/fixtures/helm/README.md). Their public images are pushed to the local registry under
+local names (and the text rewritten to those names, nothing else), then the post-renderer
+runs as Helm runs it: a subprocess with the manifests on stdin.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from image_digest import LockFile, parse
+from image_digest.yaml_scalars import load_documents
+from tests.audit.cli import run_cli
+from tests.support.images import build_image
+from tests.support.registry import RegistryServer
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "helm"
+#: Fixture -> the image scalars in it, exactly as written, and the public reference each names.
+CHARTS = {
+    "helm-create-demo.yaml": {
+        'image: "nginx:1.16.0"': "nginx:1.16.0",
+        "image: busybox\n": "busybox",
+    },
+    "ingress-nginx-admission-create.yaml": {
+        'image: "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.4.0"': (
+            "registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.4.0"
+        ),
+    },
+}
+
+
+class Chart:
+    """A fixture with its images pushed under local names: `text` to feed in, `expected`
+    the text post-render must print."""
+
+    def __init__(self, registry: RegistryServer, repo: str, fixture: str) -> None:
+        self.text = self.expected = (FIXTURES / fixture).read_text()
+        self.pins: dict[str, str] = {}
+        for written, public in CHARTS[fixture].items():
+            reference = parse(public)
+            local = f"{repo}/{reference.repository}"
+            digest = registry.push(local, reference.tag or "latest", build_image(public))
+            tagged = f"{registry.host}/{local}" + (f":{reference.tag}" if reference.tag else "")
+            pinned = f"{registry.host}/{local}@{digest}"
+            self.text = self.text.replace(written, written.replace(public, tagged))
+            self.expected = self.expected.replace(written, written.replace(public, pinned))
+            self.pins[tagged] = pinned
+
+
+@pytest.fixture(params=sorted(CHARTS))
+def chart(request: pytest.FixtureRequest, registry: RegistryServer, unique_repo: str) -> Chart:
+    return Chart(registry, unique_repo, request.param)
+
+
+def test_every_image_is_pinned_and_every_other_byte_is_unchanged(
+    chart: Chart, tmp_path: Path
+) -> None:
+    lock = tmp_path / "image-digest.lock"
+
+    done = run_cli("post-render", "--lock", lock, stdin=chart.text)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == chart.expected
+    assert done.stdout != chart.text
+    images = len(chart.pins)
+    assert f"post-render: {images} images pinned in {images} places" in done.stderr
+    recorded = {str(parse(entry.reference)) for entry in LockFile(lock).entries()}
+    assert recorded == {str(parse(tagged)) for tagged in chart.pins}
+    gate = run_cli("audit", "-", stdin=done.stdout)  # the gate reads the output from stdin
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+
+
+def test_the_same_content_renders_the_same_bytes_and_new_content_changes_one_image(
+    registry: RegistryServer, unique_repo: str
+) -> None:
+    """What Helm installs changes exactly when the content behind an image does."""
+    chart = Chart(registry, unique_repo, "helm-create-demo.yaml")
+    first = run_cli("post-render", stdin=chart.text).stdout
+    local = f"{unique_repo}/library/nginx"
+    registry.push(local, "1.16.0", build_image("nginx:1.16.0"))  # an identical re-push
+    assert run_cli("post-render", stdin=chart.text).stdout == first
+
+    digest = registry.push(local, "1.16.0", build_image("nginx:1.16.0, rebuilt"))
+    moved = run_cli("post-render", stdin=chart.text).stdout
+
+    changed = [
+        (a, b) for a, b in zip(first.splitlines(), moved.splitlines(), strict=True) if a != b
+    ]
+    assert changed == [(changed[0][0], f'          image: "{registry.host}/{local}@{digest}"')]
+
+
+def test_locked_mode_pins_from_the_lock_without_a_registry(chart: Chart, tmp_path: Path) -> None:
+    lock = tmp_path / "image-digest.lock"
+    assert run_cli("post-render", "--lock", lock, stdin=chart.text).returncode == 0
+
+    done = run_cli(
+        "post-render",
+        "--lock",
+        lock,
+        "--mode",
+        "locked",
+        stdin=chart.text,
+        env={"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"},
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == chart.expected
+
+
+def test_an_image_that_cannot_be_resolved_writes_nothing(
+    registry: RegistryServer, unique_repo: str
+) -> None:
+    chart = Chart(registry, unique_repo, "helm-create-demo.yaml")
+    missing = f"{registry.host}/{unique_repo}/never-pushed:1.0"
+    [busybox] = [tagged for tagged in chart.pins if "busybox" in tagged]
+    text = chart.text.replace(busybox, missing)
+
+    done = run_cli("post-render", stdin=text)
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert f"Pod/demo-test-connection: " in done.stderr and "never-pushed" in done.stderr
+    assert "nothing was written" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("stdin", "says"),
+    [
+        ("kind: Pod\nspec: [unclosed\n", "not YAML manifests"),
+        ("a: &x {image: 'nginx:1'}\n", None),  # no Kubernetes object: passed through as it is
+    ],
+)
+def test_input_that_is_not_yaml_writes_nothing(stdin: str, says: str | None) -> None:
+    done = run_cli("post-render", stdin=stdin)
+
+    if says is None:
+        assert (done.returncode, done.stdout) == (0, stdin)
+        return
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert says in done.stderr and "nothing was written" in done.stderr
+
+
+def test_an_image_behind_a_yaml_alias_is_not_rewritten_in_two_places(
+    registry: RegistryServer, unique_repo: str
+) -> None:
+    """One scalar, two places (an annotation and the container): changing its text would
+    change both, so post-render refuses and names the place, rather than guess."""
+    digest = registry.push(f"{unique_repo}/app", "v1", build_image("app"))
+    image = f"{registry.host}/{unique_repo}/app:v1"
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n"
+        f"    shown: &image {image}\nspec:\n  containers:\n  - name: a\n    image: *image\n"
+    )
+
+    done = run_cli("post-render", stdin=text)
+
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr
+    assert "spec.containers[0].image has an anchor" in done.stderr
+    assert digest not in done.stderr
+
+
+def test_rendered_values_template_parses_to_the_pinned_digest(
+    registry: RegistryServer, unique_repo: str
+) -> None:
+    """`helm create`'s template line, rendered with values `pin_values` wrote, is a reference
+    the core parses to exactly the pinned digest (and ingress-nginx's digest form, too)."""
+    from image_digest import Resolver
+    from image_digest.helm_values import pin_values, values_images
+
+    digest = registry.push(f"{unique_repo}/web", "1.0", build_image("web 1.0"))
+    repository = f"{registry.host}/{unique_repo}/web"
+    values = {
+        "image": {"repository": repository, "pullPolicy": "IfNotPresent", "tag": "1.0"},
+        "patch": {"image": {"registry": registry.host, "image": f"{unique_repo}/web"}},
+    }
+    values["patch"]["image"] |= {"tag": "1.0", "digest": ""}
+    images, partial = values_images(values)
+    with Resolver() as resolver:
+        pinned = pin_values(values, images, resolver.resolve_many([i.reference for i in images]))
+    assert partial == []
+
+    # github.com/helm/helm pkg/chartutil/create.go, defaultDeployment:
+    line = 'image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"'
+    image = pinned["image"]
+    rendered = line.replace("{{ .Values.image.repository }}", image["repository"]).replace(
+        "{{ .Values.image.tag | default .Chart.AppVersion }}", image["tag"]
+    )
+    reference = parse(json.loads(rendered.removeprefix("image: ")))
+    assert (reference.name, reference.tag, reference.digest) == (
+        parse(repository).name,
+        "1.0",
+        digest,
+    )
+
+    # github.com/kubernetes/ingress-nginx charts/ingress-nginx/templates/admission-webhooks/
+    # job-patch/job-createSecret.yaml (`with .Values.controller.admissionWebhooks.patch.image`):
+    patch = pinned["patch"]["image"]
+    rendered = f"{patch['registry']}/{patch['image']}:{patch['tag']}" + (
+        f"@{patch['digest']}" if patch["digest"] else ""
+    )
+    assert parse(rendered).digest == digest
+    assert load_documents(f"image: {rendered}\n")[0].data == {"image": rendered}
