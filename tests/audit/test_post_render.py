@@ -124,7 +124,7 @@ def test_an_image_that_cannot_be_resolved_writes_nothing(
 
     assert done.returncode == 1
     assert done.stdout == ""
-    assert f"Pod/demo-test-connection: " in done.stderr and "never-pushed" in done.stderr
+    assert "Pod/demo-test-connection: " in done.stderr and "never-pushed" in done.stderr
     assert "nothing was written" in done.stderr
 
 
@@ -186,7 +186,10 @@ def test_rendered_values_template_parses_to_the_pinned_digest(
     assert partial == []
 
     # github.com/helm/helm pkg/chartutil/create.go, defaultDeployment:
-    line = 'image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"'
+    line = (
+        'image: "{{ .Values.image.repository }}:'
+        '{{ .Values.image.tag | default .Chart.AppVersion }}"'
+    )
     image = pinned["image"]
     rendered = line.replace("{{ .Values.image.repository }}", image["repository"]).replace(
         "{{ .Values.image.tag | default .Chart.AppVersion }}", image["tag"]

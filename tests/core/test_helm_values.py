@@ -115,7 +115,10 @@ def test_helm_release_values_then_set_blocks_and_each_pin_goes_where_helm_reads_
         "    tag: 'v1.9'\n"
         "  replicas: 2\n"
     )
-    second = "controller:\n  image:\n    tag: v1.10\nmaster:\n  image: {repository: redis, tag: '7', digest: ''}\n"
+    second = (
+        "controller:\n  image:\n    tag: v1.10\n"
+        "master:\n  image: {repository: redis, tag: '7', digest: ''}\n"
+    )
     attributes = {
         "values": [first, second, "${yamlencode(var.extra)}"],
         "set": [
