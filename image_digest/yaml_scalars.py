@@ -7,7 +7,8 @@ and a change splices the new value, written in the old scalar's quoting style, i
 that span. The result is parsed again and must equal the expected data (an anchor shared by
 an alias, say, would change both places): otherwise a `ValueError`, never half-changed text.
 
-PyYAML is optional (the `audit` and `cdktf` extras): `yaml_module()` says how to get it.
+PyYAML is optional (in the `audit`, `cdktf` and `cdktn` extras): `yaml_module()` says how to
+get it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def yaml_module() -> ModuleType:
         import yaml  # type: ignore[import-untyped]
     except ModuleNotFoundError as missing:
         raise ModuleNotFoundError(
-            "reading YAML needs PyYAML: pip install 'image-digest[audit]' (or pyyaml)",
+            "reading YAML needs PyYAML: pip install pyyaml (the audit, cdktf and cdktn extras "
+            "include it)",
             name=missing.name,
         ) from None
     module: ModuleType = yaml

@@ -9,13 +9,19 @@ runs as Helm runs it: a subprocess with the manifests on stdin.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from image_digest import LockFile, parse
 from image_digest.yaml_scalars import load_documents
 from tests.audit.cli import run_cli
+from tests.support.docs import code_block
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -209,3 +215,45 @@ def test_rendered_values_template_parses_to_the_pinned_digest(
     )
     assert parse(rendered).digest == digest
     assert load_documents(f"image: {rendered}\n")[0].data == {"image": rendered}
+
+
+def test_the_docs_script_for_pulumi_and_terraform_arguments_run_as_written(
+    chart: Chart, tmp_path: Path
+) -> None:
+    """docs/pulumi.md's `postrender` script and docs/terraform.md's `postrender` block, run as
+    Helm runs them: the command with the manifests on stdin, from the project directory."""
+    env = {"PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    script = tmp_path / "bin" / "image-digest-post-render"
+    script.parent.mkdir()
+    script.write_text(code_block("docs/pulumi.md", "image-digest-post-render", "sh"))
+    script.chmod(0o755)
+
+    by_script = subprocess.run(
+        ["image-digest-post-render"], input=chart.text, **_helm_runs(env, tmp_path)
+    )
+
+    assert (by_script.returncode, by_script.stdout) == (0, chart.expected), by_script.stderr
+    assert (tmp_path / "image-digest.lock").exists()
+
+    block = code_block("docs/terraform.md", "postrender {", "hcl")
+    binary = re.search(r'binary_path = "([^"]+)"', block)
+    args = re.search(r"args\s+= (\[.*\])", block)
+    assert binary and args
+    command = [binary.group(1), *json.loads(args.group(1))]
+    (tmp_path / "image-digest.lock").unlink()
+
+    by_terraform = subprocess.run(command, input=chart.text, **_helm_runs(env, tmp_path))
+
+    assert (by_terraform.returncode, by_terraform.stdout) == (0, chart.expected)
+    assert (tmp_path / "image-digest.lock").exists()
+
+
+def _helm_runs(env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    return {
+        "capture_output": True,
+        "text": True,
+        "cwd": cwd,
+        "env": {**os.environ, **env},
+        "timeout": 120,
+        "check": False,
+    }

@@ -12,8 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cdktf_digest import PinImages
 from tests.cdktf.harness import Cdk, TerraformWorkdir, resource
+from tests.support.docs import code_block
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -140,3 +143,30 @@ def test_plan_shows_no_change_on_an_identical_push_and_one_change_on_new_content
         **before,
         "values": [before["values"][0], images.text(REDIS).replace("'7.2'", f"'7.2@{moved}'")],
     }
+
+
+def test_the_docs_block_pins_its_release_as_written(
+    cdk: Cdk,
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/cdktf.md's `helm_release` block, with its registry made the local one."""
+    monkeypatch.chdir(tmp_path)
+    controller = registry.push(f"{unique_repo}/controller", "v1.10", build_image("controller"))
+    worker = registry.push(f"{unique_repo}/worker", "2.1", build_image("worker"))
+    code = code_block("docs/cdktf.md", '"helm_release"').replace(
+        "registry.example.com/team/", f"{registry.host}/{unique_repo}/"
+    )
+    if cdk.name == "cdktn":
+        code = code.replace("from cdktf import", "from cdktn import")
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/cdktf.md", "exec"), namespace)
+
+    synthesized = resource(cdk.synth(namespace["stack"]), "helm_release", "ingress")
+
+    assert f"tag: v1.10@{controller}\n" in synthesized["values"][0]
+    assert synthesized["set"][1] == {"name": "worker.image.tag", "value": f"2.1@{worker}"}
+    assert cdk.warnings(namespace["ingress"]) == []
+    assert (tmp_path / "image-digest.lock").exists()

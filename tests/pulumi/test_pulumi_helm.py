@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi_kubernetes as k8s
@@ -20,6 +21,7 @@ from pulumi.runtime.mocks import MockCallArgs
 
 from pulumi_digest import pin_images
 from tests.pulumi.harness.program import EchoMocks, run_program
+from tests.support.docs import code_block
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -233,3 +235,29 @@ def test_chart_v3_renders_in_the_program_and_its_deployment_is_pinned(pushed: Pu
     assert container["image"] == f"{pushed.repository('controller')}@{digest}"
     assert mocks.values["image"]["tag"] == "v1.10"
     assert deployed.warnings == []
+
+
+def test_the_docs_release_recipe_pins_its_values_as_written(
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docs/pulumi.md's `Release` block, with its registry made the local one."""
+    monkeypatch.chdir(tmp_path)
+    web = registry.push(f"{unique_repo}/team/web", "1.4.2", build_image("web 1.4.2"))
+    exporter = registry.push(f"{unique_repo}/team/exporter", "1.1", build_image("exporter"))
+    code = (
+        code_block("docs/pulumi.md", "helm.v3.Release(")
+        .replace("registry.example.com/team/", f"{registry.host}/{unique_repo}/team/")
+        .replace('"team/', f'"{unique_repo}/team/')
+        .replace("registry.example.com", registry.host)
+    )
+
+    deployed = run_program(lambda: exec(compile(code, "docs/pulumi.md", "exec"), {}), preview=True)
+
+    values = deployed["web"].inputs["values"]
+    assert values["image"]["tag"] == f"1.4.2@{web}"
+    assert values["metrics"]["image"]["tag"] == f"1.1@{exporter}"
+    assert deployed.warnings == []  # the post-renderer is set
+    assert (tmp_path / "image-digest.lock").exists()
