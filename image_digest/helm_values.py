@@ -142,6 +142,8 @@ def _block(at: Location, block: Mapping[str, Any]) -> Iterator[ValuesImage | Par
     digest = block.get("digest")
     if isinstance(digest, str) and digest:
         return  # already pinned by digest
+    if any(not _plain(block.get(key)) for key in ("registry", "repository", "image", "tag")):
+        return  # a value not known yet (a Pulumi preview's unknown): pinned once it is known
     name = _name(block)
     tag = _scalar(block.get("tag"))
     if "@" in (tag or "") or "@" in (name or ""):
@@ -171,6 +173,11 @@ def _name(block: Mapping[str, Any]) -> str | None:
     if repository is None:
         return None
     return f"{registry}/{repository}" if registry else repository
+
+
+def _plain(value: Any) -> bool:
+    """Is `value` something a values file can hold (as opposed to an unknown, or an Output)?"""
+    return value is None or isinstance(value, str | int | float | bool | Mapping | list)
 
 
 def _scalar(value: Any) -> str | None:

@@ -257,3 +257,17 @@ def _helm_runs(env: dict[str, str], cwd: Path) -> dict[str, Any]:
         "timeout": 120,
         "check": False,
     }
+
+
+def test_audit_reads_rendered_manifests_from_stdin() -> None:
+    """`helm template ... | image-digest audit -`: the gate on a chart's rendered output."""
+    text = (FIXTURES / "helm-create-demo.yaml").read_text()
+
+    done = run_cli("audit", "-", stdin=text)
+
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "-: Deployment/demo: spec.template.spec.containers[].image: nginx:1.16.0",
+        "-: Pod/demo-test-connection: spec.containers[].image: busybox",
+    ]
+    assert "2 images deployed by tag (4 resources in 1 file)" in done.stderr

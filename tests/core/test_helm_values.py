@@ -194,3 +194,15 @@ def test_a_location_without_a_scalar_is_an_error_and_nothing_changes() -> None:
         set_scalars("a: {b: 1}\n", {(0, ("a", "missing")): "x"})
     with pytest.raises(ValueError, match="no single-line YAML scalar"):
         set_scalars("a: |\n  block\n", {(0, ("a",)): "x"})
+
+
+def test_a_block_with_a_value_not_known_yet_is_neither_pinned_nor_reported() -> None:
+    class Unknown:  # what a Pulumi preview holds for an Output whose value comes later
+        pass
+
+    values = {"image": {"repository": "nginx", "tag": Unknown()}, "side": {"image": "redis:7"}}
+
+    images, partial = values_images(values)
+
+    assert [i.reference for i in images] == ["redis:7"]
+    assert partial == []
