@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from image_digest.audit.helm import values_tags
 from image_digest.audit.resources import Resource
 from image_digest.catalog import builds, image_fields, platform_rules
 from image_digest.errors import InvalidReferenceError
@@ -70,6 +71,11 @@ def tags_in(resource: Resource) -> list[Finding]:
     for item in unpinned_images(props, covered=(*fields, *built)):
         where = (resource.address, resource.type, item.path, item.reference)
         found[Finding(*where, "heuristic", secret=resource.hides(item.reference))] = None
+    for path, reference in values_tags(resource):  # Helm chart values: audit/helm.py
+        if any(finding.reference == reference for finding in found):
+            continue  # a string `image:` the heuristics found already
+        where = (resource.address, resource.type, path, reference)
+        found[Finding(*where, "heuristic", secret=resource.hides(reference))] = None
     return list(found)
 
 

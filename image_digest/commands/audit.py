@@ -2,8 +2,9 @@
 
 Each FILE is read by its content: a Terraform plan (`terraform show -json tfplan`), a CDKTF
 `cdk.tf.json`, a Pulumi preview (`pulumi preview --json`) or stack export, or Kubernetes
-YAML. Each finding is one line on stdout, `FILE: ADDRESS: PATH: REFERENCE` (with `--suggest`,
-` -> REPO@DIGEST`), and a summary goes to stderr.
+YAML (`-` reads stdin: `helm template ... | image-digest audit -`). Each finding is one line
+on stdout, `FILE: ADDRESS: PATH: REFERENCE` (with `--suggest`, ` -> REPO@DIGEST`), and a
+summary goes to stderr.
 
 `--json` prints one object instead (schema version 1; fields are only ever added):
 

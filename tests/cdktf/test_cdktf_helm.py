@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from cdktf_digest import PinImages
+from tests.audit.cli import run_cli
 from tests.cdktf.harness import Cdk, TerraformWorkdir, resource
 from tests.support.docs import code_block
 from tests.support.images import build_image
@@ -170,3 +171,29 @@ def test_the_docs_block_pins_its_release_as_written(
     assert synthesized["set"][1] == {"name": "worker.image.tag", "value": f"2.1@{worker}"}
     assert cdk.warnings(namespace["ingress"]) == []
     assert (tmp_path / "image-digest.lock").exists()
+
+
+def test_audit_of_the_synthesized_stack_finds_values_images_until_they_are_pinned(
+    workdir: TerraformWorkdir, registry: RegistryServer, unique_repo: str
+) -> None:
+    images = Images(registry, unique_repo)
+    stack_file = workdir.stack_dir / "cdk.tf.json"
+
+    workdir.synth(lambda stack: declare_release(workdir.cdk, stack, images))
+    tagged = run_cli("audit", stack_file)
+
+    address = "helm_release.ingress"
+    assert tagged.returncode == 1, tagged.stderr
+    assert tagged.stdout.splitlines() == [
+        f"{stack_file}: {address}: values.controller.image: "
+        f"{registry.host}/{unique_repo}/controller:v1.10",
+        f"{stack_file}: {address}: values.master.image: {registry.host}/{unique_repo}/redis:7.2",
+        f"{stack_file}: {address}: values.worker.image: {registry.host}/{unique_repo}/worker:2.1",
+    ]
+
+    def pinned(stack: Any) -> None:
+        declare_release(workdir.cdk, stack, images)
+        workdir.cdk.lib.Aspects.of(stack).add(PinImages())
+
+    workdir.synth(pinned)
+    assert run_cli("audit", stack_file).returncode == 0

@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 import pytest
 from pulumi.runtime.mocks import MockCallArgs
 
+from image_digest.audit import Resource, tags_in
 from pulumi_digest import pin_images
 from tests.pulumi.harness.program import EchoMocks, run_program
 from tests.support.docs import code_block
@@ -261,3 +262,25 @@ def test_the_docs_release_recipe_pins_its_values_as_written(
     assert values["metrics"]["image"]["tag"] == f"1.1@{exporter}"
     assert deployed.warnings == []  # the post-renderer is set
     assert (tmp_path / "image-digest.lock").exists()
+
+
+def test_audit_finds_the_values_images_of_a_release_left_unpinned(pushed: Pushed) -> None:
+    """The gate reads a preview's `Release` inputs with the same conventions."""
+
+    def program() -> None:
+        k8s.helm.v3.Release("ingress", chart="ingress-nginx", values=release_values(pushed))
+
+    registration = run_program(program, preview=True)["ingress"]
+    resource = Resource("pulumi", registration.type, registration.urn, registration.inputs)
+
+    found = {(f.path, f.reference) for f in tags_in(resource)}
+
+    host, repo = pushed.registry.host, pushed.repo
+    assert found == {
+        ("values.controller.image", f"{pushed.repository('controller')}:v1.10"),
+        ("values.controller.admissionWebhooks.patch.image", f"{host}/{repo}/certgen:v1.4"),
+        ("values.master.image", f"{host}/{repo}/redis:7.2"),
+        ("values.extraContainers[].image", f"{pushed.repository('busybox')}:1.36"),
+    }
+    pinned = expected_values(pushed)
+    assert tags_in(Resource("pulumi", registration.type, "", {"values": pinned})) == []
