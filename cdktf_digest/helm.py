@@ -56,11 +56,10 @@ def pin_helm_releases(
     skip_prefixes: tuple[str, ...],
 ) -> None:
     """Pin the values images of every `helm_release`, in one batch; warn once per release."""
-    releases = [r for r in resources if r.type == HELM_RELEASE]
+    releases = [(r, release_values(r.attributes)) for r in resources if r.type == HELM_RELEASE]
     wanted: dict[int, list[ValuesImage]] = {}
     uses: dict[str, list[str]] = defaultdict(list)
-    for index, release in enumerate(releases):
-        values = release_values(release.attributes)
+    for index, (release, values) in enumerate(releases):
         images, partial = values.images()
         if not post_renders(release.attributes.get("postrender")):
             message = chart_defaults_message(
@@ -73,11 +72,11 @@ def pin_helm_releases(
     if not uses:
         return
     resolved = resolve({platform: list(uses)}, uses)
-    for index, release in enumerate(releases):
+    for index, (release, values) in enumerate(releases):
         pins = {i.reference: resolved[i.reference, platform] for i in wanted[index]}
         if not pins:
             continue
-        changes = release_values(release.attributes).changes(wanted[index], pins)
+        changes = values.changes(wanted[index], pins)
         try:
             set_strings(release.construct, changes)
         except UnsafeRewriteError as err:

@@ -210,7 +210,9 @@ def chart_defaults_message(
 ) -> str:
     """The one warning per release: what of its images the program cannot see, and the
     post-renderer `setting` that pins them where Helm renders them."""
-    unseen = [p.describe() for p in partial] + [f"{u} (known only later)" for u in unreadable]
+    unseen = [p.describe() for p in partial] + [
+        f"{u} (not read by the program)" for u in unreadable
+    ]
     also = f"; nor these values: {', '.join(unseen)}" if unseen else ""
     return (
         f"{release}: images the chart takes from its own defaults are not visible to the "

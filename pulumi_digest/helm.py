@@ -48,7 +48,8 @@ async def pin_helm_values(
     images, partial = values_images(values) if isinstance(values, Mapping) else ([], [])
     if args.type_ == RELEASE and not post_renders(props.get("postrender")):
         where = f"{args.type_} {args.name!r}"
-        pulumi.log.warn(chart_defaults_message(where, partial, [], RELEASE_POST_RENDER))
+        files = ["valueYamlFiles"] if props.get("valueYamlFiles") else []
+        pulumi.log.warn(chart_defaults_message(where, partial, files, RELEASE_POST_RENDER))
     wanted = [
         image
         for image in images

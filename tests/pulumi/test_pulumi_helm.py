@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 from pulumi.runtime.mocks import MockCallArgs
@@ -141,6 +142,17 @@ def test_a_release_with_the_post_renderer_is_not_warned_and_a_partial_block_is_n
     warned = run_program(lambda: program(None), preview=True)
     [warning] = warned.warnings
     assert "nor these values: image (its tag comes from the chart's defaults)" in warning
+
+    def with_files() -> None:
+        pin_images()
+        k8s.helm.v3.Release(
+            "files",
+            chart="ingress-nginx",
+            value_yaml_files=[pulumi.FileAsset("values-prod.yaml")],
+        )
+
+    [warning] = run_program(with_files, preview=True).warnings
+    assert "nor these values: valueYamlFiles (not read by the program)" in warning
 
     quiet = run_program(lambda: program("image-digest-post-render"), preview=True)
     assert quiet.warnings == []
