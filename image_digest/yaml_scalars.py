@@ -52,8 +52,7 @@ class YamlDocument:
 
 def load_documents(text: str) -> list[YamlDocument]:
     """Every document of `text`, parsed once into nodes and data; `yaml.YAMLError` if invalid."""
-    yaml = yaml_module()
-    loader = yaml.SafeLoader(text)
+    loader = _loader(text)(text)
     try:
         documents = []
         while loader.check_node():
@@ -64,15 +63,21 @@ def load_documents(text: str) -> list[YamlDocument]:
         loader.dispose()
 
 
-def set_scalars(text: str, changes: Mapping[DocumentLocation, str]) -> str:
+def set_scalars(
+    text: str,
+    changes: Mapping[DocumentLocation, str],
+    documents: Sequence[YamlDocument] | None = None,
+) -> str:
     """`text` with the scalar at each location replaced by its new string, nothing else.
 
-    A `ValueError` names the first location that holds no plain, quoted scalar, or whose
-    change cannot be made alone.
+    `documents` are `load_documents(text)`, when the caller has them already. A `ValueError`
+    names the first location that holds no plain, quoted scalar, or whose change cannot be
+    made alone.
     """
     if not changes:
         return text
-    documents = load_documents(text)
+    if documents is None:
+        documents = load_documents(text)
     splices: list[tuple[int, int, str]] = []
     for (index, location), value in changes.items():
         node = _scalar_at(documents, index, location)
@@ -87,14 +92,18 @@ def set_scalars(text: str, changes: Mapping[DocumentLocation, str]) -> str:
     for later, earlier in pairwise(splices):
         if earlier[1] > later[0]:
             raise ValueError("two changes of the same YAML scalar")
-    for start, end, replacement in splices:
-        text = text[:start] + replacement + text[end:]
+    pieces, tail = [], len(text)
+    for start, end, replacement in splices:  # from the end of the text backwards
+        pieces += [text[end:tail], replacement]
+        tail = start
+    text = text[:tail] + "".join(reversed(pieces))
     expected = [document.data for document in documents]
     for (index, location), value in changes.items():
         expected[index] = with_value(expected[index], location, value)
+    yaml = yaml_module()
     try:
-        changed = [document.data for document in load_documents(text)]
-    except yaml_module().YAMLError as exc:
+        changed = list(yaml.load_all(text, Loader=_loader(text)))
+    except yaml.YAMLError as exc:
         raise ValueError(f"the changed YAML text does not parse: {exc}") from None
     if changed != expected:
         where = ", ".join(_dotted(location) for _, location in changes)
@@ -103,6 +112,14 @@ def set_scalars(text: str, changes: Mapping[DocumentLocation, str]) -> str:
             "shared with an alias?)"
         )
     return text
+
+
+def _loader(text: str) -> Any:
+    """libyaml's loader where it is built in (many times faster), else PyYAML's own. libyaml's
+    positions leave out a byte order mark, so text that starts with one takes PyYAML's."""
+    yaml = yaml_module()
+    fast = getattr(yaml, "CSafeLoader", None)
+    return fast if fast is not None and not text.startswith("\ufeff") else yaml.SafeLoader
 
 
 def with_value(obj: Any, location: Location, new: Any) -> Any:
@@ -144,7 +161,7 @@ def _child(yaml: ModuleType, node: Any, key: str | int) -> Any:
 def _scalar_text(node: Any, value: str) -> str:
     """`value` as a YAML scalar in `node`'s style: plain stays plain where it reads back the
     same, single quotes stay single; anything else becomes a JSON (double-quoted) string."""
-    if node.style is None and _plain_safe(value):
+    if not node.style and _plain_safe(value):  # None (PyYAML) or "" (libyaml): plain
         return value
     if node.style == "'":
         return "'" + value.replace("'", "''") + "'"

@@ -53,7 +53,7 @@ def run_post_render(args: argparse.Namespace) -> int:
             warn(result.warning)
     changes = {(image.document, image.location): pinned[image.reference] for image in placed}
     try:
-        output = set_scalars(text, changes)
+        output = set_scalars(text, changes, documents)
     except ValueError as exc:
         raise UsageError(f"stdin: {exc} (nothing was written)") from None
     sys.stdout.buffer.write(output.encode("utf-8"))

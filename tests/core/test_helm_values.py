@@ -206,3 +206,11 @@ def test_a_block_with_a_value_not_known_yet_is_neither_pinned_nor_reported() -> 
 
     assert [i.reference for i in images] == ["redis:7"]
     assert partial == []
+
+
+def test_text_with_a_byte_order_mark_keeps_it_and_changes_the_right_bytes() -> None:
+    text = "\ufeff# ✓ ünïcode\na: {image: 'x:1'}  # 😀\n"
+
+    new = set_scalars(text, {(0, ("a", "image")): "x@" + DIGEST})
+
+    assert new == text.replace("'x:1'", f"'x@{DIGEST}'")
