@@ -157,8 +157,10 @@ def test_the_docs_block_pins_its_release_as_written(
     monkeypatch.chdir(tmp_path)
     controller = registry.push(f"{unique_repo}/controller", "v1.10", build_image("controller"))
     worker = registry.push(f"{unique_repo}/worker", "2.1", build_image("worker"))
-    code = code_block("docs/cdktf.md", '"helm_release"').replace(
-        "registry.example.com/team/", f"{registry.host}/{unique_repo}/"
+    code = (
+        code_block("docs/cdktf.md", '"helm_release"')
+        .replace("registry.example.com/team/", f"{registry.host}/{unique_repo}/")
+        .replace("App()", f"App(outdir={str(tmp_path / 'out')!r})")  # jsii's cwd is not ours
     )
     if cdk.name == "cdktn":
         code = code.replace("from cdktf import", "from cdktn import")
