@@ -32,6 +32,7 @@ from constructs import IConstruct
 from cdktf_digest.attributes import set_strings, synthesized_attributes
 from cdktf_digest.errors import PinError, UnsafeRewriteError
 from cdktf_digest.framework import Flavor, flavor_of, is_token, loaded_flavors
+from cdktf_digest.helm import pin_helm_releases
 from cdktf_digest.image_paths import IMAGE_FIELDS
 from cdktf_digest.options import using_resolver
 from image_digest import BatchResolutionError, DigestError, ResolvedImage, Resolver
@@ -171,6 +172,9 @@ class PinImages(metaclass=_ImplementsIAspect):
         targets = [t for r in resources if (t := self._target(r, flavor, builds)) is not None]
         if targets:
             self._pin(targets, flavor)
+        pin_helm_releases(  # Helm values: cdktf_digest/helm.py
+            resources, flavor, self._resolve, self.platform, self.skip_prefixes
+        )
         self._report_unpinned(resources, flavor, builds)
 
     def _target(self, resource: _Resource, flavor: Flavor, builds: LocalBuilds) -> _Target | None:

@@ -9,6 +9,7 @@ that command runs, so `--help` and a usage error stay fast. Adding a command is 
     image-digest audit FILE...                  exit 1 if a plan/preview/manifest deploys a tag
     image-digest external                       Terraform external data source: stdin -> digest
     image-digest pin-vars IN [-o OUT]           a .tfvars.json with every image pinned
+    image-digest post-render < IN               Helm post-renderer: every rendered image pinned
     image-digest pins [--json]                  every pinned digest per repository
 """
 
@@ -47,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pin-vars": (
         "image_digest.commands.pin_vars",
         "write a .tfvars.json with every image pinned to its digest",
+    ),
+    "post-render": (
+        "image_digest.commands.post_render",
+        "Helm post-renderer: rendered manifests on stdin, every image pinned on stdout",
     ),
     "pins": (
         "image_digest.commands.pins",

@@ -64,6 +64,12 @@ def load_yaml_all(text: str, source: str) -> list[Any]:
     """Every document of a YAML stream, as `yaml.safe_load_all` builds them, each checked
     for depth and alias expansion before it is built. Needs PyYAML (the `audit` extra);
     a `yaml.YAMLError` when the text is not YAML."""
+    return [data for _, data in compose_yaml_all(text, source)]
+
+
+def compose_yaml_all(text: str, source: str) -> list[tuple[yaml.Node, Any]]:
+    """Every document of a YAML stream as (its node tree, with positions in `text`; its
+    data), with the limits of `load_yaml_all`: for readers that change the text in place."""
     loader = _loader_class()(text)
     loader.source = source
     try:
@@ -72,7 +78,7 @@ def load_yaml_all(text: str, source: str) -> list[Any]:
         while loader.check_node():
             node = loader.get_node()
             counted = _check_expansion(node, source, counted)
-            documents.append(loader.construct_document(node))
+            documents.append((node, loader.construct_document(node)))
         return documents
     finally:
         loader.dispose()

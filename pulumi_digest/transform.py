@@ -34,6 +34,7 @@ from image_digest.unpinned import (
 from . import _resolvers, _wire
 from ._blocking import run_blocking
 from .errors import PinError
+from .helm import pin_helm_values
 from .image_fields import IMAGE_FIELDS
 
 _PLATFORM_RULES = platform_rules("pulumi")
@@ -91,6 +92,7 @@ class ImagePinner:
         rewritten = revealed
         if references:
             rewritten = await self._pinned(args, revealed, paths, references)
+        rewritten = await pin_helm_values(self, args, rewritten)  # Helm values: .helm
         self._report_unpinned(args, rewritten, paths, secret_keys)
         if rewritten is revealed:
             return None

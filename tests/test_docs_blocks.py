@@ -44,8 +44,13 @@ PYTHON = {
     ("docs/cdktf.md", '"acme_worker"'): "exec",
     ("docs/lockfile.md", 'mode="fallback"'): "exec",
 }
-#: Blocks run elsewhere: tests/cdktf/test_cdktf_docs.py.
-ELSEWHERE = {("README.md", "CloudRunV2Service("), ("docs/cdktf.md", "RegistryDigest(self")}
+#: Blocks run elsewhere: tests/cdktf/test_cdktf_docs.py; Helm: tests/*/test_*_helm.py.
+ELSEWHERE = {
+    ("README.md", "CloudRunV2Service("),
+    ("docs/cdktf.md", "RegistryDigest(self"),
+    ("docs/pulumi.md", "helm.v3.Release("),
+    ("docs/cdktf.md", '"helm_release"'),
+}
 #: Files whose console blocks this module runs line by line; the others' run in their own
 #: tests, with the files and tools those pages set up (a tfvars file, a Terraform plan).
 CONSOLE_HERE = {"README.md", "docs/lockfile.md"}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
+from image_digest.audit.helm import values_tags
 from image_digest.audit.resources import ALL_PUBLIC, Resource
 from image_digest.catalog import builds, image_fields, platform_rules
 from image_digest.errors import InvalidReferenceError
@@ -81,6 +82,11 @@ def _tags(resource: Resource, values: Any) -> list[Finding]:
                 found[Finding(*where, "catalog", platform)] = None
     for item in unpinned_images(values, covered=(*fields, *built)):
         where = (resource.address, resource.type, item.path, item.reference)
+        found[Finding(*where, "heuristic")] = None
+    for path, reference in values_tags(resource, values):  # Helm chart values: audit/helm.py
+        if any(finding.reference == reference for finding in found):
+            continue  # a string `image:` the heuristics found already
+        where = (resource.address, resource.type, path, reference)
         found[Finding(*where, "heuristic")] = None
     return list(found)
 

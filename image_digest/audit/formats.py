@@ -10,6 +10,7 @@ one line naming it and the limit, before anything walks it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,8 @@ def read_document(path: str) -> Document:
 
 def _read_document(path: str) -> Document:
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()  # `audit -`
+        text = data.decode("utf-8-sig")
     except OSError as exc:
         raise UnreadableInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

@@ -2,8 +2,9 @@
 
 Each FILE is read by its content: a Terraform plan (`terraform show -json tfplan`), a CDKTF
 `cdk.tf.json`, a Pulumi preview (`pulumi preview --json`) or stack export, or Kubernetes
-YAML. Each finding is one line on stdout, `FILE: ADDRESS: PATH: REFERENCE` (with `--suggest`,
-` -> REPO@DIGEST`), and a summary goes to stderr.
+YAML (`-` reads stdin: `helm template ... | image-digest audit -`). Each finding is one line
+on stdout, `FILE: ADDRESS: PATH: REFERENCE` (with `--suggest`, ` -> REPO@DIGEST`), and a
+summary goes to stderr.
 
 `--json` prints one object instead (schema version 1; fields are only ever added):
 
@@ -169,7 +170,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "would deploy by tag: FILE: ADDRESS: PATH: REFERENCE. Exit 0 if none, 1 if any, 2 if "
         "a file cannot be read or is of no known format.",
     )
-    audit.add_argument("files", nargs="+", metavar="FILE", help="plan, preview, stack or YAML")
+    audit.add_argument(
+        "files", nargs="+", metavar="FILE", help="plan, preview, stack or YAML (- for stdin)"
+    )
     audit.add_argument(
         "--allow",
         action="append",
