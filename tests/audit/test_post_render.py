@@ -276,8 +276,7 @@ def test_audit_reads_rendered_manifests_from_stdin() -> None:
 def test_an_alias_bomb_on_stdin_is_one_line_and_nothing_written() -> None:
     """Rendered manifests are input like any other: the limits of `image_digest.safe_load`."""
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n"
-        for i in range(8)
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
     )
 
     done = run_cli("post-render", stdin=bomb)
