@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from image_digest.age import parse_time, stamp, utc_now
+from image_digest.atomic import MissingDirectoryError, atomic_write
 from image_digest.errors import DigestError, LockError, shorten
 from image_digest.platform import parse_platform
 from image_digest.provenance import REVISION_LABEL as REVISION_LABEL
@@ -146,7 +146,8 @@ class LockFile:
         An entry whose digest is unchanged keeps its `resolved_at`; it only gains provenance
         it lacked (a digest's labels never change) and forgets digests it had held back. A
         new digest is dated when this lock first saw it (`first_seen`), else now. The file
-        is written only if something changed; returns whether it was.
+        is written only if something changed; returns whether it was. Pins that change
+        nothing this object has read cost no file lock, no re-read and no write.
         """
         fresh = [LockPin(*pin) for pin in pins]
         if not fresh:
@@ -180,6 +181,9 @@ class LockFile:
                 changed = True
             return changed
 
+        with self._lock:
+            if not merge(dict(self._load())):
+                return False
         return self._update(merge)
 
     def hold(self, reference: str, platform: str | None, digest: str) -> str | None:
@@ -225,7 +229,7 @@ class LockFile:
             entries = _read(self.path)
             changed = change(entries)
             if changed:
-                _write_atomically(self.path, entries)
+                self._write(entries)
             self._entries = entries
             return changed
 
@@ -234,8 +238,12 @@ class LockFile:
         from filelock import FileLock, Timeout  # on first write: most runs only read
 
         flock = FileLock(f"{self.path}.flock", timeout=FILE_LOCK_TIMEOUT)
+        if not self.path.parent.is_dir():
+            raise LockError(
+                f"cannot write lock file {self.path}: its directory {self.path.parent} does not "
+                "exist; create it, or point --lock/IMAGE_DIGEST_LOCK elsewhere"
+            )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             flock.acquire()
         except Timeout:
             raise LockError(
@@ -251,6 +259,17 @@ class LockFile:
             yield
         finally:
             flock.release()
+
+    def _write(self, entries: dict[Key, LockEntry]) -> None:
+        try:
+            atomic_write(self.path, render(entries))
+        except MissingDirectoryError as exc:
+            raise LockError(
+                f"cannot write lock file {self.path}: {exc.strerror}; or point "
+                "--lock/IMAGE_DIGEST_LOCK elsewhere"
+            ) from None
+        except OSError as exc:
+            raise LockError(f"cannot write lock file {self.path}: {exc.strerror}") from None
 
     def _load(self) -> dict[Key, LockEntry]:
         if self._entries is None:
@@ -386,50 +405,3 @@ def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     raise LockError(f"{where}: {name!r} must be a string; the file was left untouched")
-
-
-def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
-    """Write a temporary file beside `path`, fsync it, rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile  # on first write: most runs only read
-
-    mode = _file_mode(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(render(entries))
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _file_mode(path: Path) -> int:
-    """Keep an existing file's permissions; a new one gets 0666 minus the umask, like open()
-    (mkstemp alone would leave 0600)."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (os.umask would race other threads)."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    return 0o022
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -21,6 +21,7 @@ import json
 import sys
 from pathlib import Path
 
+from image_digest.commands.options import options_from
 from image_digest.commands.report import (
     EXIT_FAILED,
     EXIT_OK,
@@ -55,14 +56,7 @@ def run_lock(args: argparse.Namespace) -> int:
         )
     platform = str(parse_platform(args.platform)) if args.platform else None
     path = lock_path(args.lock)
-    with Resolver(
-        insecure_registries=args.insecure_registry,
-        ca_bundle=args.ca_bundle,
-        lock=path,
-        mode="resolve",
-        with_labels=args.labels,
-        min_age=args.min_age,
-    ) as resolver:
+    with options_from(args, lock=path, mode="resolve").build() as resolver:
         assert resolver.lock is not None
         lock = resolver.lock
         before = {entry.key: entry for entry in lock.entries()}  # a bad lock stops us here

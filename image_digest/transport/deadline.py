@@ -32,9 +32,19 @@ class Watchable(Protocol):
 
 
 class Deadline:
-    def __init__(self, seconds: float):
+    """`seconds` from now, or sooner when the deadline it is `within` (a batch's) ends first.
+
+    `bound` says which limit it is, for messages: "the total time bound of 30 s (total_timeout)"
+    or the batch's own.
+    """
+
+    def __init__(self, seconds: float, *, within: Deadline | None = None, bound: str = ""):
         self.seconds = seconds
         self._end = time.monotonic() + seconds
+        self.bound = bound or f"the total time bound of {seconds:g} s (total_timeout)"
+        if within is not None and within._end < self._end:
+            self._end = within._end
+            self.bound = within.bound
         self._watched: weakref.WeakSet[Watchable] = weakref.WeakSet()
         self._scheduled = False
         self._closed = False
