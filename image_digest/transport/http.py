@@ -15,8 +15,8 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from time import monotonic
 from collections.abc import Iterable, Mapping
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
