@@ -7,18 +7,20 @@ registry needs and the time bound per reference. Both a resolver and options at 
 ambiguous (which lock wins?), so it is a `TypeError` when the entry point is called, in every
 package, not later at synth.
 
-Adding an option is one field below (plus, when its value needs checking or normalizing, one
-entry in `_NORMALIZE`), and a keyword of the same name on `Resolver`: every entry point
-forwards the whole object.
+Entry points take `options=` (a `ResolverOptions`) and the same options as keywords
+(`**settings`, typed by `ResolverSettings`), so `lock=`, `mode=`... keep working everywhere.
+Adding an option is one field in `ResolverOptions` and one in `ResolverSettings` below (plus,
+when its value needs checking, one entry in `_NORMALIZE`) and a keyword of the same name on
+`Resolver`: every entry point forwards the whole object, and none declares the options itself.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from image_digest.age import parse_duration
 from image_digest.resolver import MODES, Resolver
@@ -60,6 +62,18 @@ class ResolverOptions:
         return [f.name for f in fields(self) if getattr(self, f.name) != f.default]
 
 
+class ResolverSettings(TypedDict, total=False):
+    """`ResolverOptions` as an entry point's keywords, in the types callers may pass."""
+
+    lock: LockPath | None
+    mode: str | None
+    with_labels: bool
+    ca_bundle: str | os.PathLike[str] | None
+    insecure_registries: Iterable[str]
+    min_age: str | timedelta | None
+    total_timeout: float | None
+
+
 def _mode(value: Any) -> str | None:
     if value is not None and value not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)} (or None), got {value!r}")
@@ -81,7 +95,9 @@ _NORMALIZE: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def resolver_options(base: ResolverOptions | None = None, **given: Any) -> ResolverOptions:
+def resolver_options(
+    base: ResolverOptions | None = None, **given: Unpack[ResolverSettings]
+) -> ResolverOptions:
     """`base` (or the defaults) with `given` keywords, checked now: a wrong mode, a host list
     given as one string or a duration that does not parse fails here, when the entry point is
     called. An unknown keyword is a TypeError naming the known ones."""
@@ -91,6 +107,11 @@ def resolver_options(base: ResolverOptions | None = None, **given: Any) -> Resol
         raise TypeError(
             f"unknown resolver option {', '.join(unknown)}; the options are: "
             f"{', '.join(sorted(known))}"
+        )
+    if base is not None and not isinstance(base, ResolverOptions):
+        raise TypeError(
+            f"options= takes an image_digest.ResolverOptions, not {type(base).__name__}; "
+            "or pass the options as keywords (lock=..., mode=...)"
         )
     values = (base or ResolverOptions()).as_keywords()
     for name, value in given.items():
