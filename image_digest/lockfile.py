@@ -125,6 +125,9 @@ class LockFile:
         self.path = Path(path)
         self.clock = clock or utc_now
         self._entries: dict[Key, LockEntry] | None = None
+        # The file as it was when `_entries` was read or written: unchanged since (no other
+        # writer replaced it), a write need not read and validate it all again.
+        self._seen: tuple[int, int, int] | None = None
         self._lock = threading.Lock()
 
     def exists(self) -> bool:
@@ -226,11 +229,14 @@ class LockFile:
 
     def _update(self, change: Callable[[dict[Key, LockEntry]], bool]) -> bool:
         with self._lock, self._file_lock():
-            entries = _read(self.path)
+            if self._entries is not None and self._seen == _signature(self.path):
+                entries = dict(self._entries)
+            else:
+                entries = _read(self.path)
             changed = change(entries)
             if changed:
                 self._write(entries)
-            self._entries = entries
+            self._entries, self._seen = entries, _signature(self.path)
             return changed
 
     @contextlib.contextmanager
@@ -273,8 +279,19 @@ class LockFile:
 
     def _load(self) -> dict[Key, LockEntry]:
         if self._entries is None:
+            seen = _signature(self.path)
             self._entries = _read(self.path)
+            self._seen = seen if seen == _signature(self.path) else None
         return self._entries
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """Which file `path` is now (inode, size, mtime): a writer's rename changes it."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
 
 
 def render(entries: dict[Key, LockEntry]) -> str:
