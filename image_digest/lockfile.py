@@ -128,6 +128,7 @@ class LockFile:
         # The file as it was when `_entries` was read or written: unchanged since (no other
         # writer replaced it), a write need not read and validate it all again.
         self._seen: tuple[int, int, int] | None = None
+        self._texts: dict[Key, tuple[LockEntry, str]] = {}  # each entry's rendered text
         self._lock = threading.Lock()
 
     def exists(self) -> bool:
@@ -268,7 +269,7 @@ class LockFile:
 
     def _write(self, entries: dict[Key, LockEntry]) -> None:
         try:
-            atomic_write(self.path, render(entries))
+            atomic_write(self.path, render(entries, self._texts))
         except MissingDirectoryError as exc:
             raise LockError(
                 f"cannot write lock file {self.path}: {exc.strerror}; or point "
@@ -294,13 +295,25 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
     return (found.st_ino, found.st_size, found.st_mtime_ns)
 
 
-def render(entries: dict[Key, LockEntry]) -> str:
-    """The file's exact text for `entries` (stable: the same entries give the same bytes)."""
-    document = {
-        "format": LOCK_FORMAT,
-        "images": [entry.to_json() for _, entry in sorted(entries.items())],
-    }
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+def render(
+    entries: dict[Key, LockEntry], texts: dict[Key, tuple[LockEntry, str]] | None = None
+) -> str:
+    """The file's exact text for `entries` (stable: the same entries give the same bytes):
+    `json.dumps(document, indent=2, sort_keys=True)`, built from each entry's own text, which
+    `texts` keeps between writes, so recording one pin does not encode every other entry again
+    (json's indenting encoder is pure Python)."""
+    texts = {} if texts is None else texts
+    parts = []
+    for key, entry in sorted(entries.items()):
+        kept = texts.get(key)
+        if kept is None or kept[0] is not entry:
+            encoded = json.dumps(entry.to_json(), indent=2, sort_keys=True)
+            kept = texts[key] = (entry, "\n".join("    " + line for line in encoded.splitlines()))
+        parts.append(kept[1])
+    for key in set(texts) - set(entries):
+        del texts[key]
+    images = "[\n" + ",\n".join(parts) + "\n  ]" if parts else "[]"
+    return f'{{\n  "format": {json.dumps(LOCK_FORMAT)},\n  "images": {images}\n}}\n'
 
 
 def _read(path: Path) -> dict[Key, LockEntry]:

@@ -117,3 +117,24 @@ def test_atomic_write_refuses_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         atomic_write(tmp_path / "missing" / "out.json", "x")
     assert not (tmp_path / "missing").exists()
+
+
+def test_the_text_is_jsons_own_however_it_was_built() -> None:
+    """`render` reuses each entry's text between writes; the bytes stay `json.dumps`'s."""
+    import json
+
+    from image_digest.lockfile import LOCK_FORMAT, LockEntry, render
+
+    def expected(entries: dict) -> str:
+        images = [e.to_json() for _, e in sorted(entries.items())]
+        document = {"format": LOCK_FORMAT, "images": images}
+        return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+    held = {"sha256:" + "b" * 64: "2026-01-02T00:00:00Z"}
+    first = LockEntry("docker.io/library/a:1", None, DIGEST, "x/y", "2026-01-01T00:00:00Z")
+    second = LockEntry("docker.io/library/b:1", "linux/arm64", OTHER, None, "t", "r\u00e9v")
+    third = LockEntry("docker.io/library/c:1", None, OTHER, None, "t", first_seen=held)
+    texts: dict = {}
+    assert render({}, texts) == expected({})
+    for entries in ({first.key: first}, {e.key: e for e in (first, second, third)}, {}):
+        assert render(entries, texts) == expected(entries)
