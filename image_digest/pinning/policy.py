@@ -3,8 +3,8 @@
 Over a read-only `Lookup`: the lock file and its modes (`resolve` asks the registry and records,
 `locked` answers from the lock alone, `fallback` uses the lock when the registry fails),
 `min_age` (keep the locked digest while a new one is too young) and recording. Recording is
-one `LockFile.record` per call or batch; `deferred()` holds it until `commit()`, so a command
-can write the lock only once everything else succeeded.
+one `LockFile.record` per call or batch, concurrent calls coalesced (`recorder`); `deferred()`
+holds it until `commit()`, so a command can write the lock only once everything else succeeded.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from image_digest.lookup import Found, Lookup
 from image_digest.lookup.flight import SingleFlight
 from image_digest.lookup.registries import resolved, spellings
 from image_digest.pinning.modes import LOCK_ENV, Mode
+from image_digest.pinning.recorder import Recorder
 from image_digest.platform import Platform, parse_platform
 from image_digest.reference import Reference
 from image_digest.resolved import ResolvedImage, Source
@@ -63,6 +64,7 @@ class PinningPolicy:
         self.min_age = min_age
         self.clock = clock
         self._pins: SingleFlight[Pin] = SingleFlight()
+        self._recorder = Recorder(lock) if lock is not None else None
         self._pending: list[LockPin] = []
         self._deferred = 0
         self._lock = threading.Lock()
@@ -243,7 +245,8 @@ class PinningPolicy:
             if self._deferred:
                 self._pending.extend(fresh)
                 return
-        self.lock.record(fresh)
+        assert self._recorder is not None
+        self._recorder.record(fresh)
 
     @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
