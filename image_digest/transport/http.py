@@ -172,10 +172,12 @@ class RegistryTransport:
         with self._ping_lock:
             if self._challenge is _UNSET:
                 self._raise_recent_ping_failure(reference)
+                asked = not deadline.expired()  # out of time before asking says nothing of it
                 try:
                     response = self._send("GET", f"{self.base_url}/v2/", {}, deadline, reference)
                 except DigestError as exc:
-                    self._ping_failure = (monotonic() + PING_FAILURE_MEMORY, exc)
+                    if asked:
+                        self._ping_failure = (monotonic() + PING_FAILURE_MEMORY, exc)
                     raise
                 with response:
                     drain(response)
