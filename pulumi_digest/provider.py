@@ -65,9 +65,10 @@ class DigestImageProvider(ResourceProvider):
     serialize_as_secret_always = False
 
     def __init__(self, **options: Any) -> None:
-        """`options`: the fields of a `ResolverOptions`, kept as plain attributes."""
+        """`options`: fields of a `ResolverOptions` (the rest take their defaults), kept as
+        plain attributes."""
         super().__init__()
-        for name, value in options.items():
+        for name, value in ResolverOptions(**options).as_keywords().items():
             setattr(self, name, value)
 
     @classmethod
