@@ -71,7 +71,8 @@ class Resolver:
 
     Timeouts, retries and TLS take their defaults from `TransportOptions` (see there); pass
     a whole `options`, or override single fields by name (`retries=0`, `total_timeout=10`).
-    Each reference gets 30 s unless `total_timeout=` or `IMAGE_DIGEST_TIMEOUT` says otherwise;
+    Each reference gets 30 s unless `total_timeout=` or `IMAGE_DIGEST_TIMEOUT` says otherwise
+    (a whole `options` decides by itself);
     a batch (`resolve_many`, `resolve_each`, `check`) gets `batch_timeout` (default: twice
     that) as a whole.
 
