@@ -17,15 +17,13 @@ stack never synthesized) says so on stderr, since no tag it should have pinned w
 from __future__ import annotations
 
 import atexit
-import os
 import sys
 import warnings
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from constructs import IConstruct
 
@@ -37,7 +35,12 @@ from cdktf_digest.image_paths import IMAGE_FIELDS
 from cdktf_digest.options import using_resolver
 from image_digest import BatchResolutionError, DigestError, ResolvedImage, Resolver
 from image_digest.catalog import merged_fields, platform_rules
-from image_digest.entry_options import LockPath, check_exclusive, resolver_options
+from image_digest.entry_options import (
+    ResolverOptions,
+    ResolverSettings,
+    check_exclusive,
+    resolver_options,
+)
 from image_digest.fields import find_images, replace_images, string_changes
 from image_digest.local_builds import LocalBuilds, left_alone_message
 from image_digest.selection import needs_resolution
@@ -123,12 +126,9 @@ class PinImages(metaclass=_ImplementsIAspect):
         fields: Mapping[str, str | Iterable[str]] | None = None,
         strict: bool | None = None,
         resolver: Resolver | None = None,
-        lock: LockPath | None = None,
-        mode: str | None = None,
-        ca_bundle: str | os.PathLike[str] | None = None,
-        insecure_registries: Iterable[str] = (),
-        min_age: str | timedelta | None = None,
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
+        options: ResolverOptions | None = None,
+        **settings: Unpack[ResolverSettings],
     ) -> None:
         if image_paths is not None:
             warnings.warn(
@@ -140,13 +140,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         self.skip_prefixes = tuple(skip_prefixes)
         self.fields = merged_fields(merged_fields(IMAGE_FIELDS, image_paths), fields)
         self.strict = strict_mode(strict)
-        self._options = resolver_options(
-            lock=lock,
-            mode=mode,
-            ca_bundle=ca_bundle,
-            insecure_registries=insecure_registries,
-            min_age=min_age,
-        )
+        self._options = resolver_options(options, **settings)
         check_exclusive(resolver, self._options)
         self._resolver = resolver
         _NOT_APPLIED.add(self)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Mapping
+from typing import Unpack
 
 from constructs import Construct
 
@@ -12,7 +11,12 @@ from cdktf_digest.errors import PinError, UnresolvedTokenError
 from cdktf_digest.framework import flavor_of, is_token
 from cdktf_digest.options import using_resolver
 from image_digest import DigestError, ResolvedImage, Resolver
-from image_digest.entry_options import LockPath, check_exclusive, resolver_options
+from image_digest.entry_options import (
+    ResolverOptions,
+    ResolverSettings,
+    check_exclusive,
+    resolver_options,
+)
 
 
 class DigestImage(Construct):
@@ -31,21 +35,10 @@ class DigestImage(Construct):
         image: str,
         platform: str | None = None,
         resolver: Resolver | None = None,
-        lock: LockPath | None = None,
-        mode: str | None = None,
-        with_labels: bool = False,
-        ca_bundle: str | os.PathLike[str] | None = None,
-        insecure_registries: Iterable[str] = (),
-        min_age: str | timedelta | None = None,
+        options: ResolverOptions | None = None,
+        **settings: Unpack[ResolverSettings],
     ) -> None:
-        options = resolver_options(
-            lock=lock,
-            mode=mode,
-            with_labels=with_labels,
-            ca_bundle=ca_bundle,
-            insecure_registries=insecure_registries,
-            min_age=min_age,
-        )
+        options = resolver_options(options, **settings)
         check_exclusive(resolver, options)
         super().__init__(scope, id)
         flavor = flavor_of(self)

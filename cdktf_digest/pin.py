@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import warnings
-from collections.abc import Iterable
-from datetime import timedelta
+from typing import Unpack
 
 from cdktf_digest.errors import UnresolvedTokenError
 from cdktf_digest.framework import is_token
 from cdktf_digest.options import using_resolver
 from image_digest import DigestError, PinError, Resolver
-from image_digest.entry_options import LockPath, check_exclusive, resolver_options
+from image_digest.entry_options import (
+    ResolverOptions,
+    ResolverSettings,
+    check_exclusive,
+    resolver_options,
+)
 
 
 def pin(
@@ -19,11 +22,8 @@ def pin(
     *,
     platform: str | None = None,
     resolver: Resolver | None = None,
-    lock: LockPath | None = None,
-    mode: str | None = None,
-    ca_bundle: str | os.PathLike[str] | None = None,
-    insecure_registries: Iterable[str] = (),
-    min_age: str | timedelta | None = None,
+    options: ResolverOptions | None = None,
+    **settings: Unpack[ResolverSettings],
 ) -> str:
     """The pinned `repo@sha256:...` of `image`, resolved now (at synth).
 
@@ -33,13 +33,7 @@ def pin(
     Python warning, since there is no construct. Pass `resolver=` or the resolver options
     (`lock`, `mode`, `ca_bundle`, `insecure_registries`), not both.
     """
-    options = resolver_options(
-        lock=lock,
-        mode=mode,
-        ca_bundle=ca_bundle,
-        insecure_registries=insecure_registries,
-        min_age=min_age,
-    )
+    options = resolver_options(options, **settings)
     check_exclusive(resolver, options)
     if is_token(image):
         raise UnresolvedTokenError(image)

@@ -10,6 +10,7 @@
 
 import logging
 
+from image_digest.entry_options import ResolverOptions, ResolverSettings
 from image_digest.errors import (
     AuthenticationError,
     BatchResolutionError,
@@ -31,7 +32,7 @@ from image_digest.keychain import Basic, IdentityToken, Keychain
 from image_digest.lockfile import DEFAULT_LOCK_NAME, LockFile
 from image_digest.reference import Reference, has_digest, parse
 from image_digest.resolved import ResolvedImage
-from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver, resolve
+from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, TIMEOUT_ENV, Resolver, resolve
 from image_digest.selection import needs_resolution
 from image_digest.transport import TransportOptions
 
@@ -46,6 +47,7 @@ __all__ = [
     "LOCK_ENV",
     "MODES",
     "MODE_ENV",
+    "TIMEOUT_ENV",
     "AuthenticationError",
     "Basic",
     "BatchResolutionError",
@@ -67,6 +69,8 @@ __all__ = [
     "RepositoryNotFoundError",
     "ResolvedImage",
     "Resolver",
+    "ResolverOptions",
+    "ResolverSettings",
     "TagNotFoundError",
     "TransportOptions",
     "__version__",

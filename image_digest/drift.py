@@ -1,21 +1,22 @@
 """Compare a lock file with the registry: which tags moved, and which pins still exist.
 
-`check_lock` is what `image-digest check` and `Resolver.check` run. It never writes the lock.
+`check_lock` is what `image-digest check` and `Resolver.check` run. It takes a read-only
+`Lookup`, which has no way to reach a lock writer: checking never records, whatever the mode.
 A moved tag is described as a code change: the old and new digests' revision, source, version
 and created (from the lock when `lock --labels` recorded them, else read by digest) and a
 compare URL on GitHub or GitLab. Entries recorded with labels are looked up with a manifest GET
 instead of a HEAD, so describing their new digest costs one request (its config).
 
 `verify_exists=True` asks a different question, for rollbacks and cleanup policies: does the
-registry still have every locked digest? One HEAD per digest, never by tag: "deleted" when it
-answers not found, "cannot see" when it answers 401/403 (the digest may well be there).
+registry still have every locked digest? One HEAD per digest, never by tag, after one token
+request per registry for all its repositories: "deleted" when it answers not found, "cannot
+see" when it answers 401/403 (the digest may well be there).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -26,7 +27,7 @@ from image_digest.reference import parse
 from image_digest.resolved import ResolvedImage
 
 if TYPE_CHECKING:
-    from image_digest.resolver import Resolver
+    from image_digest.lookup import Lookup
 
 Status = Literal["unchanged", "moved", "missing", "unchecked", "present", "deleted", "cannot_see"]
 #: Statuses that fail a gate: the deployment would change, or a pin cannot be deployed.
@@ -74,17 +75,17 @@ class Finding:
         return data
 
 
-def check_lock(resolver: Resolver, lock: LockFile, *, verify_exists: bool = False) -> list[Finding]:
-    """Every entry of `lock` (sorted), checked against the registry with `resolver`."""
+def check_lock(lookup: Lookup, lock: LockFile, *, verify_exists: bool = False) -> list[Finding]:
+    """Every entry of `lock` (sorted), checked against the registry with `lookup`."""
     entries = lock.entries()
     if verify_exists:
-        return _existence(resolver, entries)
+        return _existence(lookup, entries)
     current: dict[tuple[str, str | None], ResolvedImage | DigestError] = {}
     groups: dict[tuple[str | None, bool], list[LockEntry]] = defaultdict(list)
     for entry in entries:
         groups[(entry.platform, entry.provenance.known())].append(entry)
     for (platform, known), group in groups.items():
-        outcome = resolver.resolve_each(
+        outcome = lookup.find_each(
             [e.reference for e in group], platform=platform, fetch_manifests=known
         )
         for reference, result in outcome.items():
@@ -102,42 +103,44 @@ def check_lock(resolver: Resolver, lock: LockFile, *, verify_exists: bool = Fals
             finding = Finding(entry, "unchanged", result.digest, old=same, new=same)
         else:
             finding = Finding(entry, "moved", result.digest)
-            _explain(resolver, finding)
+            _explain(lookup, finding)
         findings.append(finding)
     return findings
 
 
-def _explain(resolver: Resolver, finding: Finding) -> None:
+def _explain(lookup: Lookup, finding: Finding) -> None:
     """Describe a moved entry's old digest (from the lock, else the registry) and new one."""
     entry = finding.entry
     name = parse(entry.reference).name
     finding.old = entry.provenance
     if not finding.old.known():
         try:
-            finding.old = resolver.inspect(f"{name}@{entry.digest}").provenance
+            finding.old = lookup.inspect(f"{name}@{entry.digest}").provenance
         except NotFoundError:
             finding.note = "no longer in the registry"
         except DigestError:
             pass  # a courtesy; the drift itself is already certain
     assert finding.current is not None
     with contextlib.suppress(DigestError):
-        finding.new = resolver.inspect(f"{name}@{finding.current}").provenance
+        finding.new = lookup.inspect(f"{name}@{finding.current}").provenance
 
 
-def _existence(resolver: Resolver, entries: list[LockEntry]) -> list[Finding]:
-    def probe(entry: LockEntry) -> Finding:
-        pinned = f"{parse(entry.reference).name}@{entry.digest}"
-        try:
-            present = resolver.exists(pinned)
-        except AuthenticationError as exc:
-            return Finding(entry, "cannot_see", note=str(exc))
-        except DigestError as exc:
-            return Finding(entry, "unchecked", note=str(exc))
-        if present:
+def _existence(lookup: Lookup, entries: list[LockEntry]) -> list[Finding]:
+    pinned = {entry.key: f"{parse(entry.reference).name}@{entry.digest}" for entry in entries}
+    answers = lookup.exist_each(pinned.values())
+    findings = []
+    for entry in entries:
+        ref = pinned[entry.key]
+        answer = answers[ref]
+        if isinstance(answer, AuthenticationError):
+            findings.append(Finding(entry, "cannot_see", note=str(answer)))
+        elif isinstance(answer, DigestError):
+            findings.append(Finding(entry, "unchecked", note=str(answer)))
+        elif answer:
             same = entry.provenance
-            return Finding(entry, "present", entry.digest, old=same, new=same)
-        return Finding(entry, "deleted", note=f"{pinned}: the registry answered not found")
-
-    workers = min(resolver.max_workers, max(1, len(entries)))
-    with ThreadPoolExecutor(workers, thread_name_prefix="image-digest-exists") as pool:
-        return list(pool.map(probe, entries))
+            findings.append(Finding(entry, "present", entry.digest, old=same, new=same))
+        else:
+            findings.append(
+                Finding(entry, "deleted", note=f"{ref}: the registry answered not found")
+            )
+    return findings

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from image_digest.age import parse_time, stamp, utc_now
+from image_digest.atomic import MissingDirectoryError, atomic_write
 from image_digest.errors import DigestError, InputLimitError, LockError, shorten
 from image_digest.platform import parse_platform
 from image_digest.provenance import REVISION_LABEL as REVISION_LABEL
@@ -126,6 +126,10 @@ class LockFile:
         self.path = Path(path)
         self.clock = clock or utc_now
         self._entries: dict[Key, LockEntry] | None = None
+        # The file as it was when `_entries` was read or written: unchanged since (no other
+        # writer replaced it), a write need not read and validate it all again.
+        self._seen: tuple[int, int, int] | None = None
+        self._texts: dict[Key, tuple[LockEntry, str]] = {}  # each entry's rendered text
         self._lock = threading.Lock()
 
     def exists(self) -> bool:
@@ -147,7 +151,8 @@ class LockFile:
         An entry whose digest is unchanged keeps its `resolved_at`; it only gains provenance
         it lacked (a digest's labels never change) and forgets digests it had held back. A
         new digest is dated when this lock first saw it (`first_seen`), else now. The file
-        is written only if something changed; returns whether it was.
+        is written only if something changed; returns whether it was. Pins that change
+        nothing this object has read cost no file lock, no re-read and no write.
         """
         fresh = [LockPin(*pin) for pin in pins]
         if not fresh:
@@ -181,6 +186,9 @@ class LockFile:
                 changed = True
             return changed
 
+        with self._lock:
+            if not merge(dict(self._load())):
+                return False
         return self._update(merge)
 
     def hold(self, reference: str, platform: str | None, digest: str) -> str | None:
@@ -223,11 +231,14 @@ class LockFile:
 
     def _update(self, change: Callable[[dict[Key, LockEntry]], bool]) -> bool:
         with self._lock, self._file_lock():
-            entries = _read(self.path)
+            if self._entries is not None and self._seen == _signature(self.path):
+                entries = dict(self._entries)
+            else:
+                entries = _read(self.path)
             changed = change(entries)
             if changed:
-                _write_atomically(self.path, entries)
-            self._entries = entries
+                self._write(entries)
+            self._entries, self._seen = entries, _signature(self.path)
             return changed
 
     @contextlib.contextmanager
@@ -235,8 +246,12 @@ class LockFile:
         from filelock import FileLock, Timeout  # on first write: most runs only read
 
         flock = FileLock(f"{self.path}.flock", timeout=FILE_LOCK_TIMEOUT)
+        if not self.path.parent.is_dir():
+            raise LockError(
+                f"cannot write lock file {self.path}: its directory {self.path.parent} does not "
+                "exist; create it, or point --lock/IMAGE_DIGEST_LOCK elsewhere"
+            )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             flock.acquire()
         except Timeout:
             raise LockError(
@@ -253,19 +268,53 @@ class LockFile:
         finally:
             flock.release()
 
+    def _write(self, entries: dict[Key, LockEntry]) -> None:
+        try:
+            atomic_write(self.path, render(entries, self._texts))
+        except MissingDirectoryError as exc:
+            raise LockError(
+                f"cannot write lock file {self.path}: {exc.strerror}; or point "
+                "--lock/IMAGE_DIGEST_LOCK elsewhere"
+            ) from None
+        except OSError as exc:
+            raise LockError(f"cannot write lock file {self.path}: {exc.strerror}") from None
+
     def _load(self) -> dict[Key, LockEntry]:
         if self._entries is None:
+            seen = _signature(self.path)
             self._entries = _read(self.path)
+            self._seen = seen if seen == _signature(self.path) else None
         return self._entries
 
 
-def render(entries: dict[Key, LockEntry]) -> str:
-    """The file's exact text for `entries` (stable: the same entries give the same bytes)."""
-    document = {
-        "format": LOCK_FORMAT,
-        "images": [entry.to_json() for _, entry in sorted(entries.items())],
-    }
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    """Which file `path` is now (inode, size, mtime): a writer's rename changes it."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+
+def render(
+    entries: dict[Key, LockEntry], texts: dict[Key, tuple[LockEntry, str]] | None = None
+) -> str:
+    """The file's exact text for `entries` (stable: the same entries give the same bytes):
+    `json.dumps(document, indent=2, sort_keys=True)`, built from each entry's own text, which
+    `texts` keeps between writes, so recording one pin does not encode every other entry again
+    (json's indenting encoder is pure Python)."""
+    texts = {} if texts is None else texts
+    parts = []
+    for key, entry in sorted(entries.items()):
+        kept = texts.get(key)
+        if kept is None or kept[0] is not entry:
+            encoded = json.dumps(entry.to_json(), indent=2, sort_keys=True)
+            kept = texts[key] = (entry, "\n".join("    " + line for line in encoded.splitlines()))
+        parts.append(kept[1])
+    for key in set(texts) - set(entries):
+        del texts[key]
+    images = "[\n" + ",\n".join(parts) + "\n  ]" if parts else "[]"
+    return f'{{\n  "format": {json.dumps(LOCK_FORMAT)},\n  "images": {images}\n}}\n'
 
 
 def _read(path: Path) -> dict[Key, LockEntry]:
@@ -389,50 +438,3 @@ def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     raise LockError(f"{where}: {name!r} must be a string; the file was left untouched")
-
-
-def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
-    """Write a temporary file beside `path`, fsync it, rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile  # on first write: most runs only read
-
-    mode = _file_mode(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(render(entries))
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-
-
-def _file_mode(path: Path) -> int:
-    """Keep an existing file's permissions; a new one gets 0666 minus the umask, like open()
-    (mkstemp alone would leave 0600)."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (os.umask would race other threads)."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    return 0o022
-
-
-def _fsync_directory(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

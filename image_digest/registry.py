@@ -260,8 +260,8 @@ class RegistryClient:
 
     def _too_slow(self, reference: str, what: str, deadline: Deadline) -> RegistryError:
         return RegistryError(
-            f"registry {self.registry} sent the {what} for {reference} too slowly: the total "
-            f"time bound of {deadline.seconds:g} s ran out; raise total_timeout if the "
+            f"registry {self.registry} sent the {what} for {reference} too slowly: "
+            f"{deadline.bound} ran out; raise it (--timeout, IMAGE_DIGEST_TIMEOUT) if the "
             "registry is just slow",
             reference=reference,
             registry=self.registry,

@@ -12,11 +12,8 @@ change; every other value, and the order of keys, stays as it was.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from image_digest.errors import InvalidReferenceError
@@ -71,28 +68,6 @@ def render(variables: Any) -> str:
     return json.dumps(variables, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_atomically(path: str | os.PathLike[str], text: str) -> None:
-    """Write beside `path`, fsync, rename over it: a reader sees the old file or the new."""
-    target = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _named_like_an_image(name: str) -> bool:
     """Terraform variable names are identifiers; a key with path characters is none."""
     return name.lower().endswith(IMAGE_NAME_SUFFIXES) and not any(c in name for c in ".|[]")
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from datetime import timedelta
+from typing import Unpack
 
 import pulumi
 
 from image_digest import DigestError, Resolver, needs_resolution
-from image_digest.entry_options import LockPath, check_exclusive, resolver_options
+from image_digest.entry_options import (
+    ResolverOptions,
+    ResolverSettings,
+    check_exclusive,
+    resolver_options,
+)
 
 from . import _resolvers
 from ._blocking import run_blocking
@@ -21,11 +24,8 @@ def pin(
     *,
     platform: str | None = None,
     resolver: Resolver | None = None,
-    lock: LockPath | None = None,
-    mode: str | None = None,
-    ca_bundle: str | os.PathLike[str] | None = None,
-    insecure_registries: Iterable[str] = (),
-    min_age: str | timedelta | None = None,
+    options: ResolverOptions | None = None,
+    **settings: Unpack[ResolverSettings],
 ) -> pulumi.Output[str]:
     """The image pinned to its content digest (the core's `repo_digest`).
 
@@ -37,13 +37,7 @@ def pin(
     `ca_bundle` and `insecure_registries` configure the default resolver (see
     `image_digest.Resolver`); pass them or a `resolver`, not both.
     """
-    options = resolver_options(
-        lock=lock,
-        mode=mode,
-        ca_bundle=ca_bundle,
-        insecure_registries=insecure_registries,
-        min_age=min_age,
-    )
+    options = resolver_options(options, **settings)
     check_exclusive(resolver, options)
     chosen = _resolvers.shared(resolver, options)
 

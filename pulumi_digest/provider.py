@@ -2,8 +2,8 @@
 
 The SDK pickles an instance of this class (with dill) into the resource's inputs and state
 (`__provider`), and the engine runs it in a separate `python -m pulumi.dynamic` process,
-which unpickles it by reference to this module. So it holds configuration only:
-the lock path, the mode, whether to read labels, and the TLS options. No resolver, session, token or
+which unpickles it by reference to this module. So it holds configuration only: the fields of
+a `ResolverOptions` (lock path, mode, labels, TLS, time bound). No resolver, session, token or
 credential is ever captured; each call builds a fresh resolver, which finds credentials the
 same way the program would (docker config, credential helpers, Google ADC).
 """
@@ -11,7 +11,6 @@ same way the program would (docker config, credential helpers, Google ADC).
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import timedelta
 from typing import Any
 
 from pulumi.dynamic import (
@@ -64,39 +63,26 @@ class DigestImageProvider(ResourceProvider):
 
     # Nothing secret is captured, so the serialized provider need not be a secret.
     serialize_as_secret_always = False
-    # Class-level defaults keep providers pickled into older state (before these options
-    # existed) readable: their instances lack the attributes and fall back to these.
-    ca_bundle: str | None = None
-    insecure_registries: tuple[str, ...] = ()
-    min_age: timedelta | None = None
 
-    def __init__(
-        self,
-        *,
-        lock: str | None = None,
-        mode: str | None = None,
-        with_labels: bool = False,
-        ca_bundle: str | None = None,
-        insecure_registries: tuple[str, ...] = (),
-        min_age: timedelta | None = None,
-    ) -> None:
+    def __init__(self, **options: Any) -> None:
+        """`options`: fields of a `ResolverOptions` (the rest take their defaults), kept as
+        plain attributes."""
         super().__init__()
-        self.lock = lock
-        self.mode = mode
-        self.with_labels = with_labels
-        self.ca_bundle = ca_bundle
-        self.insecure_registries = insecure_registries
-        self.min_age = min_age
+        for name, value in ResolverOptions(**options).as_keywords().items():
+            setattr(self, name, value)
 
     @classmethod
     def configured(cls, options: ResolverOptions) -> DigestImageProvider:
         """A provider that resolves with `options` (kept as plain attributes, for pickling)."""
-        return cls(**{field.name: getattr(options, field.name) for field in fields(options)})
+        return cls(**options.as_keywords())
 
     def _options(self) -> ResolverOptions:
-        return ResolverOptions(
-            **{field.name: getattr(self, field.name) for field in fields(ResolverOptions)}
-        )
+        # A provider pickled into older state (before an option existed) lacks its attribute
+        # and gets the option's default.
+        kept: dict[str, Any] = {
+            f.name: getattr(self, f.name) for f in fields(ResolverOptions) if hasattr(self, f.name)
+        }
+        return ResolverOptions(**kept)
 
     def _resolve(self, image: str, platform: str | None) -> ResolvedImage:
         with self._options().build() as resolver:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-from datetime import timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import pulumi
 import pulumi.dynamic
 
-from image_digest.entry_options import LockPath, resolver_options
+from image_digest.entry_options import ResolverOptions, ResolverSettings, resolver_options
 
 from .provider import DigestImageProvider
 
@@ -41,21 +38,10 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
         platform: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
         *,
-        lock: LockPath | None = None,
-        mode: str | None = None,
-        with_labels: bool = False,
-        ca_bundle: str | os.PathLike[str] | None = None,
-        insecure_registries: Iterable[str] = (),
-        min_age: str | timedelta | None = None,
+        options: ResolverOptions | None = None,
+        **settings: Unpack[ResolverSettings],
     ) -> None:
-        options = resolver_options(
-            lock=lock,
-            mode=mode,
-            with_labels=with_labels,
-            ca_bundle=ca_bundle,
-            insecure_registries=insecure_registries,
-            min_age=min_age,
-        )
+        options = resolver_options(options, **settings)
         provider = DigestImageProvider.configured(options)
         props: dict[str, Any] = {
             "image": image,

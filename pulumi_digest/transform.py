@@ -12,16 +12,14 @@ are never looked up) and reports tags left in fields the catalog does not cover.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 import pulumi
 
 from image_digest import BatchResolutionError, DigestError, Resolver, needs_resolution
 from image_digest.catalog import merged_fields, platform_rules
-from image_digest.entry_options import LockPath, resolver_options
+from image_digest.entry_options import ResolverOptions, ResolverSettings, resolver_options
 from image_digest.fields import find_images, replace_images
 from image_digest.local_builds import LocalBuilds, left_alone_message
 from image_digest.unpinned import (
@@ -155,11 +153,8 @@ def pin_images(
     fields: Mapping[str, str | Sequence[str]] | None = None,
     strict: bool | None = None,
     resolver: Resolver | None = None,
-    lock: LockPath | None = None,
-    mode: str | None = None,
-    ca_bundle: str | os.PathLike[str] | None = None,
-    insecure_registries: Iterable[str] = (),
-    min_age: str | timedelta | None = None,
+    options: ResolverOptions | None = None,
+    **settings: Unpack[ResolverSettings],
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
 
@@ -173,13 +168,7 @@ def pin_images(
     makes it, like every image left as a tag, an error. `lock`, `mode`, `ca_bundle` and
     `insecure_registries` configure the default resolver; pass them or a `resolver`, not both.
     """
-    options = resolver_options(
-        lock=lock,
-        mode=mode,
-        ca_bundle=ca_bundle,
-        insecure_registries=insecure_registries,
-        min_age=min_age,
-    )
+    options = resolver_options(options, **settings)
     pinner = ImagePinner(
         resolver=_resolvers.choose(resolver, options),
         platform=platform,

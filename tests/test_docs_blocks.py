@@ -39,6 +39,7 @@ LAN = "registry.lan:5000"  # a LAN registry over plain HTTP: `0.0.0.0:PORT`, not
 PYTHON = {
     ("README.md", "resolver.resolve_many"): "exec",
     ("README.md", "pin_images(skip_prefixes"): "pulumi",
+    ("README.md", "options=ResolverOptions"): "pulumi",
     ("docs/pulumi.md", "# 3. A stack transform"): "pulumi",
     ("docs/pulumi.md", '"acme:index:App"'): "pulumi",
     ("docs/cdktf.md", '"acme_worker"'): "exec",

@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from image_digest.audit import Document, Finding, UnreadableInputError, read_document, tags_in
-from image_digest.commands.options import add_registry_options, read_only_resolver
+from image_digest.commands.options import add_registry_options, read_only_lookup
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note
 from image_digest.errors import DigestError
 from image_digest.resolved import ResolvedImage
@@ -117,9 +117,9 @@ def _suggest(args: argparse.Namespace, rows: list[Row]) -> None:
     by_platform: dict[str | None, list[Row]] = defaultdict(list)
     for row in rows:
         by_platform[row.finding.platform].append(row)
-    with read_only_resolver(args) as resolver:
+    with read_only_lookup(args) as lookup:
         for platform, group in by_platform.items():
-            outcome = resolver.resolve_each([r.finding.reference for r in group], platform)
+            outcome = lookup.find_each([r.finding.reference for r in group], platform)
             for row in group:
                 result: ResolvedImage | DigestError = outcome[row.finding.reference]
                 if isinstance(result, ResolvedImage):

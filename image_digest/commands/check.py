@@ -1,8 +1,9 @@
 """`image-digest check`: does every locked tag still point at its locked digest?
 
-The "expect no changes" gate for CI. Each entry is resolved again (never written back); a moved
-tag prints `REF: OLD (revision R1) -> NEW (revision R2)` and, beneath it, the life of the pin:
-each digest's revision, version, created and source, and a GitHub/GitLab compare URL (see
+The "expect no changes" gate for CI. Each entry is looked up again with a read-only `Lookup`,
+which cannot write the lock whatever IMAGE_DIGEST_MODE says; a moved tag prints
+`REF: OLD (revision R1) -> NEW (revision R2)` and, beneath it, the life of the pin: each
+digest's revision, version, created and source, and a GitHub/GitLab compare URL (see
 `image_digest.drift`). `--exists` asks instead whether the registry still has every locked
 digest (HEAD by digest), telling "deleted" from "cannot see".
 
@@ -21,7 +22,7 @@ from collections import defaultdict
 from image_digest.commands.options import (
     add_lock_option,
     add_registry_options,
-    read_only_resolver,
+    read_only_lookup,
 )
 from image_digest.commands.report import (
     EXIT_DRIFT,
@@ -41,8 +42,8 @@ def run_check(args: argparse.Namespace) -> int:
     path = lock_path(args.lock)
     lock = existing_lock(path, "there is nothing to check")
     lock.entries()  # a bad lock fails here, before any request
-    with read_only_resolver(args) as resolver:
-        findings = check_lock(resolver, lock, verify_exists=args.exists)
+    with read_only_lookup(args) as lookup:
+        findings = check_lock(lookup, lock, verify_exists=args.exists)
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2, sort_keys=True))
     else:

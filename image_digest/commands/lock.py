@@ -25,6 +25,7 @@ from image_digest.commands.options import (
     add_lock_option,
     add_min_age_option,
     add_registry_options,
+    options_from,
 )
 from image_digest.commands.report import (
     EXIT_FAILED,
@@ -60,14 +61,7 @@ def run_lock(args: argparse.Namespace) -> int:
         )
     platform = str(parse_platform(args.platform)) if args.platform else None
     path = lock_path(args.lock)
-    with Resolver(
-        insecure_registries=args.insecure_registry,
-        ca_bundle=args.ca_bundle,
-        lock=path,
-        mode="resolve",
-        with_labels=args.labels,
-        min_age=args.min_age,
-    ) as resolver:
+    with options_from(args, lock=path, mode="resolve").build() as resolver:
         assert resolver.lock is not None
         lock = resolver.lock
         before = {entry.key: entry for entry in lock.entries()}  # a bad lock stops us here

@@ -1,4 +1,4 @@
-"""Command-line options the subcommands share, and the `Resolver` they describe."""
+"""Command-line options the subcommands share, and the one `ResolverOptions` they describe."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import argparse
 import os
 
 from image_digest.commands.report import UsageError
-from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver
+from image_digest.entry_options import ResolverOptions, resolver_options
+from image_digest.lookup import Lookup
+from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, TIMEOUT_ENV, Resolver
+from image_digest.transport.options import DEFAULT_TOTAL_TIMEOUT
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:
-    """How to reach registries: plain-HTTP hosts and extra CAs."""
+    """How to reach registries: plain-HTTP hosts, extra CAs, and the time bound."""
     parser.add_argument(
         "--insecure-registry",
         action="append",
@@ -19,6 +22,12 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
         help="use plain HTTP for this registry (repeatable); loopback hosts always are",
     )
     parser.add_argument("--ca-bundle", metavar="PATH", help="CA bundle to verify registries with")
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help=f"time bound per reference, all requests and retries included (default: "
+        f"${TIMEOUT_ENV}, else {DEFAULT_TOTAL_TIMEOUT:g}); a batch gets twice that as a whole",
+    )
 
 
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
@@ -64,28 +73,32 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def options_from(args: argparse.Namespace, **fixed: object) -> ResolverOptions:
+    """The one options object for these arguments (`fixed` overrides, e.g. `mode="resolve"`).
+    Arguments a subcommand does not take keep their defaults."""
+    given: dict[str, object] = {
+        "lock": getattr(args, "lock", None),
+        "mode": getattr(args, "mode", None),
+        "with_labels": getattr(args, "labels", False),
+        "ca_bundle": args.ca_bundle,
+        "insecure_registries": args.insecure_registry,
+        "min_age": getattr(args, "min_age", None),
+        "total_timeout": args.timeout,
+    }
+    given.update(fixed)
+    return resolver_options(**given)  # type: ignore[arg-type]
+
+
 def resolver_from(args: argparse.Namespace) -> Resolver:
     """The `Resolver` for `resolve`'s options (lock and mode default to the environment)."""
     mode = args.mode or os.environ.get(MODE_ENV)
     if mode in ("locked", "fallback") and not (args.lock or os.environ.get(LOCK_ENV)):
         chosen = f"--mode {mode}" if args.mode else f"{MODE_ENV}={mode}"
         raise UsageError(f"{chosen} needs a lock file: pass --lock PATH or set {LOCK_ENV}")
-    return Resolver(
-        insecure_registries=args.insecure_registry,
-        ca_bundle=args.ca_bundle,
-        lock=args.lock,
-        mode=args.mode,
-        with_labels=args.labels,
-        min_age=args.min_age,
-    )
+    return options_from(args).build()
 
 
-def read_only_resolver(args: argparse.Namespace) -> Resolver:
-    """A `Resolver` with the registry options only: `lock=""` keeps IMAGE_DIGEST_LOCK and
-    IMAGE_DIGEST_MODE out, so a command that only reads (check, audit) never writes a lock."""
-    return Resolver(
-        insecure_registries=args.insecure_registry,
-        ca_bundle=args.ca_bundle,
-        lock="",
-        mode="resolve",
-    )
+def read_only_lookup(args: argparse.Namespace) -> Lookup:
+    """A `Lookup` with the registry options only, for commands that only read (check, audit):
+    it has no lock to write, whatever IMAGE_DIGEST_LOCK and IMAGE_DIGEST_MODE say."""
+    return options_from(args, lock=None, mode=None, min_age=None).lookup()

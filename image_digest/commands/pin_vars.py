@@ -4,7 +4,8 @@ For plain Terraform, which cannot resolve a digest while it plans: CI runs
 `image-digest pin-vars images.tfvars.json -o images.auto.tfvars.json` before `terraform plan`
 (see docs/terraform.md). Which values are images: `image_digest.tfvars`. The output goes to
 stdout, or with `-o` to OUT, written atomically; on any error (unreadable input, a bad
-reference, a registry failure) nothing is written at all.
+reference, a registry failure, an output that cannot be written) nothing is written at all,
+the lock file included: pins are recorded in it, in one write, only after the output was.
 
 Exit status: 0 written; 1 some image could not be resolved; 2 the input cannot be used.
 """
@@ -17,12 +18,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from image_digest.atomic import atomic_write
 from image_digest.commands.options import add_resolver_options, resolver_from
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note, warn
 from image_digest.errors import DigestError, InputLimitError, InvalidReferenceError
 from image_digest.resolved import ResolvedImage
 from image_digest.safe_load import load_json
-from image_digest.tfvars import image_values, pin_values, render, write_atomically
+from image_digest.tfvars import image_values, pin_values, render
 
 
 def run_pin_vars(args: argparse.Namespace) -> int:
@@ -32,30 +34,37 @@ def run_pin_vars(args: argparse.Namespace) -> int:
     except InvalidReferenceError as exc:
         raise UsageError(f"{args.input}: {exc} (nothing was written)") from None
     references = list(dict.fromkeys(value.reference for value in values))
-    outcome: dict[str, ResolvedImage | DigestError] = {}
-    if references:
-        with resolver_from(args) as resolver:
-            outcome = resolver.resolve_each(references, platform=args.platform)
-    failures = [result for result in outcome.values() if isinstance(result, DigestError)]
-    for failure in failures:
-        error(f"{args.input}: {failure}")
-    if failures:
-        error(f"{len(failures)} images could not be resolved; nothing was written")
-        return EXIT_FAILED
-    pinned = {ref: r.repo_digest for ref, r in outcome.items() if isinstance(r, ResolvedImage)}
-    for result in outcome.values():
-        if isinstance(result, ResolvedImage) and result.warning:
-            warn(result.warning)
-    text = render(pin_values(variables, values, pinned))
-    if args.output:
-        try:
-            write_atomically(args.output, text)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-        note(f"wrote {args.output}: {len(pinned)} images pinned in {len(values)} places")
-    else:
-        sys.stdout.write(text)
+    with resolver_from(args) as resolver, resolver.policy.deferred():
+        outcome = resolver.resolve_each(references, platform=args.platform)
+        failures = [result for result in outcome.values() if isinstance(result, DigestError)]
+        for failure in failures:
+            error(f"{args.input}: {failure}")
+        if failures:
+            error(f"{len(failures)} images could not be resolved; nothing was written")
+            return EXIT_FAILED
+        pinned = {ref: r.repo_digest for ref, r in outcome.items() if isinstance(r, ResolvedImage)}
+        for result in outcome.values():
+            if isinstance(result, ResolvedImage) and result.warning:
+                warn(result.warning)
+        text = render(pin_values(variables, values, pinned))
+        if args.output:
+            _write(args.output, text)
+            note(f"wrote {args.output}: {len(pinned)} images pinned in {len(values)} places")
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        resolver.policy.commit()
     return EXIT_OK
+
+
+def _write(path: str, text: str) -> None:
+    """The output, atomically, keeping its permissions (it holds every variable, secrets too)."""
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror or exc} (nothing was written)"
+        ) from None
 
 
 def read_variables(path: str) -> Mapping[str, Any]:

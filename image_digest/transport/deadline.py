@@ -32,9 +32,19 @@ class Watchable(Protocol):
 
 
 class Deadline:
-    def __init__(self, seconds: float):
+    """`seconds` from now, or sooner when the deadline it is `within` (a batch's) ends first.
+
+    `bound` says which limit it is, for messages: "the total time bound of 30 s (total_timeout)"
+    or the batch's own.
+    """
+
+    def __init__(self, seconds: float, *, within: Deadline | None = None, bound: str = ""):
         self.seconds = seconds
         self._end = time.monotonic() + seconds
+        self.bound = bound or f"the total time bound of {seconds:g} s (total_timeout)"
+        if within is not None and within._end < self._end:
+            self._end = within._end
+            self.bound = within.bound
         self._watched: weakref.WeakSet[Watchable] = weakref.WeakSet()
         self._scheduled = False
         self._closed = False
@@ -94,6 +104,8 @@ def shutdown_socket(sock: object) -> None:
 # One lock orders `watch` (a connection changing owner) against `_expire` (cutting it), so a
 # connection already reused by a newer resolution is never cut for an older one.
 _lock = threading.Lock()
+#: The watchdog's heap is purged of closed deadlines when it grows to this many entries.
+_PURGE_AT = 1024
 
 
 class _Watchdog:
@@ -104,9 +116,12 @@ class _Watchdog:
         self._counter = itertools.count()
         self._wakeup = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._limit = _PURGE_AT
 
     def schedule(self, end: float, deadline: Deadline) -> None:
         with self._wakeup:
+            if len(self._queue) >= self._limit:
+                self._purge()
             heapq.heappush(self._queue, (end, next(self._counter), deadline))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -114,6 +129,14 @@ class _Watchdog:
                 )
                 self._thread.start()
             self._wakeup.notify()
+
+    def _purge(self) -> None:
+        """Drop deadlines closed before their end (most are: a lookup takes milliseconds, its
+        bound is seconds), so the heap holds what is still running, not every lookup of the
+        last `total_timeout` seconds. Amortized: the next purge waits for twice as many."""
+        self._queue = [item for item in self._queue if not item[2]._closed]
+        heapq.heapify(self._queue)
+        self._limit = max(_PURGE_AT, 2 * len(self._queue))
 
     def _run(self) -> None:
         while True:

@@ -16,6 +16,7 @@ import errno
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from time import monotonic
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +54,9 @@ from image_digest.transport.token import (
 )
 
 _UNSET: Any = object()
+#: Seconds a failed `/v2/` ping is remembered: the references waiting on it, and those that
+#: ask meanwhile, fail at once with its error instead of each trying it again in turn.
+PING_FAILURE_MEMORY = 10.0
 
 
 class RegistryTransport:
@@ -78,6 +82,7 @@ class RegistryTransport:
         #: How `/v2/` answered when it did not answer as a registry API does (no 200 or 401,
         #: no Docker-Distribution-API-Version header): a hint that this is no registry.
         self._no_api: str | None = None
+        self._ping_failure: tuple[float, DigestError] | None = None
         self._exchanged: tuple[ExchangeToken, IdentityToken] | None = None
         self._secrets = Secrets()
         self._held = HeldCredential(registry, keychain, self._secrets)
@@ -168,9 +173,17 @@ class RegistryTransport:
     def _ping(self, deadline: Deadline, reference: str) -> Challenge | None:
         if self._challenge is not _UNSET:
             return self._challenge
+        self._raise_recent_ping_failure(reference)
         with self._ping_lock:
             if self._challenge is _UNSET:
-                response = self._send("GET", f"{self.base_url}/v2/", {}, deadline, reference)
+                self._raise_recent_ping_failure(reference)
+                asked = not deadline.expired()  # out of time before asking says nothing of it
+                try:
+                    response = self._send("GET", f"{self.base_url}/v2/", {}, deadline, reference)
+                except DigestError as exc:
+                    if asked:
+                        self._ping_failure = (monotonic() + PING_FAILURE_MEMORY, exc)
+                    raise
                 with response:
                     drain(response)
                     if response.status_code == 401 and not self._sameorigin(response.url):
@@ -193,6 +206,19 @@ class RegistryTransport:
                         if response.status_code != 200 and not _speaks_registry(response):
                             self._no_api = f"HTTP {response.status_code}"
         return self._challenge
+
+    def _raise_recent_ping_failure(self, reference: str) -> None:
+        """Fail at once when this registry's `/v2/` ping failed moments ago."""
+        failure = self._ping_failure
+        if failure is None or monotonic() >= failure[0]:
+            return
+        kind = AuthenticationError if isinstance(failure[1], AuthenticationError) else RegistryError
+        raise kind(
+            f"registry {self.registry} was not asked for {reference}: its /v2/ check failed "
+            f"moments ago ({failure[1]})",
+            reference=reference,
+            registry=self.registry,
+        )
 
     def _credentials(self) -> Credential | None:
         """The credential to send now (see `held.py`: asked once, renewed by its issuer)."""
@@ -396,7 +422,7 @@ class RegistryTransport:
         while True:
             remaining = deadline.remaining()
             if remaining <= 0:
-                raise self._timed_out(reference, attempts, peer)
+                raise self._timed_out(reference, attempts, peer, deadline)
             attempts += 1
             response: requests.Response | None = None
             error: Exception | None = None
@@ -462,7 +488,7 @@ class RegistryTransport:
                 # Whatever arrived is what was left when the deadline cut the connection.
                 if response is not None:
                     response.close()
-                raise self._timed_out(reference, attempts, peer)
+                raise self._timed_out(reference, attempts, peer, deadline)
             if response is not None and not retry.is_retry(
                 method, response.status_code, "Retry-After" in response.headers
             ):
@@ -490,7 +516,7 @@ class RegistryTransport:
                 wait = min(asked, self.options.max_retry_after) if asked is not None else wait
                 release(response)
             if wait > deadline.remaining():
-                raise self._timed_out(reference, attempts, peer)
+                raise self._timed_out(reference, attempts, peer, deadline)
             time.sleep(wait)
 
     def _sameorigin(self, url: str | None) -> bool:
@@ -499,11 +525,13 @@ class RegistryTransport:
             return True
         return origin(url) == origin(self.base_url)
 
-    def _timed_out(self, reference: str, attempts: int, peer: str) -> RegistryError:
+    def _timed_out(
+        self, reference: str, attempts: int, peer: str, deadline: Deadline
+    ) -> RegistryError:
         return RegistryError(
-            f"{peer} did not give a complete answer for {reference} within the total time bound "
-            f"of {self.options.total_timeout:g} s ({attempts} attempts); raise total_timeout "
-            "if the registry is just slow",
+            f"{peer} did not give a complete answer for {reference} within {deadline.bound} "
+            f"({attempts} attempts); raise it (--timeout, IMAGE_DIGEST_TIMEOUT) if the registry "
+            "is just slow",
             reference=reference,
             registry=self.registry,
         )

@@ -142,6 +142,7 @@ def test_lock_ignores_a_locked_mode_environment_and_uses_the_lock_env(
     pushed = registry.push(unique_repo, "v1", build_image("env lock"))
     ref = f"{registry.host}/{unique_repo}:v1"
     elsewhere = tmp_path / "ci" / "pins.lock"
+    elsewhere.parent.mkdir()
     extra = {"IMAGE_DIGEST_MODE": "locked", "IMAGE_DIGEST_LOCK": str(elsewhere)}
 
     done = run("lock", ref, extra_env=extra)

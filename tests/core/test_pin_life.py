@@ -207,14 +207,14 @@ def test_a_changed_digest_costs_one_request_when_the_lock_knows_its_labels(
     with Resolver(lock=lock, with_labels=True) as resolver:
         resolver.resolve(ref)
 
-    with Resolver(lock="") as unchanged:
-        [finding] = unchanged.check(lock)
+    with Resolver(lock=lock) as unchanged:
+        [finding] = unchanged.check()
         baseline = unchanged.request_count()
     assert finding.status == "unchanged" and baseline == 2  # the ping, one manifest request
 
     registry.push(unique_repo, "v", build_image("count 2", labels=labels("bbb", "2")))
-    with Resolver(lock="") as moved:
-        [finding] = moved.check(lock)
+    with Resolver(lock=lock) as moved:
+        [finding] = moved.check()
         assert moved.request_count() == baseline + 1  # the new digest's config, nothing else
     assert finding.status == "moved"
     assert finding.compare_url == "https://github.com/acme/app/compare/aaa...bbb"
@@ -387,8 +387,8 @@ def test_check_exists_names_every_deleted_digest(registry, unique_repo, run, loc
         f["reference"]: f["status"] for f in json.loads(run("check", "--exists", "--json").stdout)
     }
     assert statuses == {refs["kept"]: "present", refs["gone"]: "deleted"}
-    with Resolver(lock="") as resolver:
-        found = {f.entry.reference: f.status for f in resolver.check(lock, verify_exists=True)}
+    with Resolver(lock=lock) as resolver:
+        found = {f.entry.reference: f.status for f in resolver.check(verify_exists=True)}
     assert found == statuses
 
 

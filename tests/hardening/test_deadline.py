@@ -115,3 +115,13 @@ def test_kept_alive_connection_survives_the_end_of_the_resolution_that_opened_it
         assert_pinned(resolver.resolve(ref), ref, image.digest)
 
     assert server.connections == 1
+
+
+def test_closed_deadlines_do_not_pile_up_on_the_watchdog():
+    """Thousands of lookups, each closed long before its bound, leave no heap behind them."""
+    from image_digest.transport.deadline import _PURGE_AT, _watchdog
+
+    for _ in range(5 * _PURGE_AT):
+        with Deadline(600) as deadline:
+            deadline.watch(FakeConnection())
+    assert len(_watchdog._queue) <= 2 * _PURGE_AT

@@ -345,6 +345,7 @@ def test_success_leaves_no_credential_in_the_lock_file_or_logs(
     hostile = hostile_for(scheme)
     source = make_source(source_name, fake.host)
     lock = tmp_path / "locks" / "image-digest.lock"
+    lock.parent.mkdir()
     ref = f"{fake.host}/ok/app:v1"
 
     with _resolver(source, lock=lock) as resolver:

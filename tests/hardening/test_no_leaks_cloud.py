@@ -154,6 +154,7 @@ def test_cloud_success_leaves_no_credential_in_the_lock_file_or_logs(
 ):
     hostile = cloud_source(source)
     lock = tmp_path / "locks" / "image-digest.lock"
+    lock.parent.mkdir()
 
     with _resolver(source, lock=lock) as resolver:
         resolved = resolver.resolve(f"{HOSTS[source]}/ok/app:v1")

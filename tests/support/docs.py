@@ -62,6 +62,9 @@ def rendered_signature(name: str, obj: object) -> str:
         if parameter.kind is parameter.KEYWORD_ONLY and not keyword_only:
             parts.append("*")
             keyword_only = True
+        if parameter.kind is parameter.VAR_KEYWORD:
+            parts.append(f"**{parameter.name}")
+            continue
         default = parameter.default
         parts.append(
             parameter.name if default is parameter.empty else f"{parameter.name}={default!r}"

@@ -1,6 +1,6 @@
 """What a tag names on a registry: its digest, an index's child for a platform, its labels.
 
-Above `registry` (single requests) and below `resolver` (caching, batches, policy): this is
+Above `registry` (single requests) and below `Lookup` (caching, batches): this is
 where an index is opened to select a platform, a single image's platform is checked against
 its config, and labels are read from the config blob (cached by manifest digest, which is
 content-addressed and so never stale).
@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from image_digest.errors import DigestError, PlatformNotFoundError, RegistryError, printable
+from image_digest.lookup.found import Found
 from image_digest.mediatypes import is_index
 from image_digest.platform import (
     Platform,
@@ -32,18 +32,6 @@ from image_digest.transport import Deadline
 #: for (else from the index's first real platform); `ResolvedImage.labels_platform` says which.
 LABELS_DEFAULT_PLATFORM = "linux/amd64"
 _LABELS_DEFAULT_PLATFORM = parse_platform(LABELS_DEFAULT_PLATFORM)
-
-
-@dataclass(frozen=True)
-class Found:
-    """What the registry says a reference names."""
-
-    digest: str
-    media_type: str | None
-    platform: str | None
-    labels: Mapping[str, str] | None = None
-    labels_platform: str | None = None
-    created: str | None = None
 
 
 class ManifestLookup:
