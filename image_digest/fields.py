@@ -42,8 +42,7 @@ def split_path(path: str) -> tuple[Segment, ...]:
     segments: list[Segment] = []
     for part in path.split(".") if path else [""]:
         name, bar, codec_name = part.partition("|")
-        key = name.removesuffix("[]")
-        codec_name = codec_name.removesuffix("[]")
+        key, codec_name = _unmarked(name), _unmarked(codec_name)
         if not key or "[" in key or "]" in key:
             raise ValueError(
                 f"invalid image field path {path!r}: expected keys joined by '.', "
@@ -56,6 +55,13 @@ def split_path(path: str) -> tuple[Segment, ...]:
             )
         segments.append(Segment(key, CODECS[codec_name] if bar else None))
     return tuple(segments)
+
+
+def _unmarked(name: str) -> str:
+    """`name` without its list marks (`extra[][]` is a list of lists: walked all the same)."""
+    while name.endswith("[]"):
+        name = name[:-2]
+    return name
 
 
 def find_images(obj: Any, paths: Iterable[str]) -> list[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from image_digest.errors import InvalidReferenceError
+from image_digest.recognize import not_a_container_image
 from image_digest.reference import parse
 
 
 def needs_resolution(value: object, skip_prefixes: Iterable[str] = ()) -> bool:
-    """False for non-strings, references that already carry a digest, and skipped prefixes.
+    """False for non-strings, references that already carry a digest, skipped prefixes, and
+    values that are no container image at all (`image_digest.recognize`: image IDs, VM images).
 
     A prefix matches the reference as written or its canonical form, so `docker.io/library/`
     skips `nginx:1.25`. Invalid references return True, so resolving them raises a clear error
@@ -19,6 +21,8 @@ def needs_resolution(value: object, skip_prefixes: Iterable[str] = ()) -> bool:
         return False
     prefixes = tuple(skip_prefixes)
     if prefixes and value.startswith(prefixes):
+        return False
+    if not_a_container_image(value) is not None:
         return False
     try:
         reference = parse(value)
