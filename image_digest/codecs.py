@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from image_digest.terraform_expressions import read_jsonencode, replace_literals
+
 
 class ValueCodec(Protocol):
     """One way a string can hold images."""
@@ -29,16 +31,23 @@ class JsonCodec:
 
     The images are replaced as quoted strings in the original text where that provably changes
     exactly them (every string equal to an old image is one to change, and the result decodes
-    to the expected document); otherwise the document is dumped again, keys in order.
+    to the expected document); otherwise the document is dumped again, keys in order. In
+    Terraform JSON the document may also be written `${jsonencode(<HCL literal>)}` (CDKTF's
+    `Fn.jsonencode`): read as the value it encodes, its changed string literals rewritten.
     """
 
     def decode(self, text: str) -> Any | None:
         try:
             return json.loads(text)
         except ValueError:
-            return None
+            return read_jsonencode(text) if text.startswith("${") else None
 
     def encode(self, text: str, old: Any, new: Any) -> str:
+        if text.startswith("${"):
+            rewritten = replace_literals(text, old, new)
+            if rewritten is None:
+                raise ValueError(f"cannot rewrite the strings of {text[:80]!r} in place")
+            return rewritten
         candidate = text
         changed: dict[str, str] = {}
         for before, after in _changed_strings(old, new):

@@ -72,6 +72,11 @@ def find_images(obj: Any, paths: Iterable[str]) -> list[str]:
     return found
 
 
+def find_values(obj: Any, path: str) -> list[Any]:
+    """Every value at `path`, whatever its type (an expression object, a number)."""
+    return list(_values(obj, split_path(path)))
+
+
 def replace_images(obj: Any, paths: Iterable[str], mapping: Mapping[str, str]) -> Any:
     """A copy of `obj` with each string at `paths` replaced by `mapping[string]` when present."""
     for path in paths:
