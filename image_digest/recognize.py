@@ -46,7 +46,12 @@ _MACHINE_IMAGES = (
     ("an Azure image URN", re.compile(r"[^:/\s]+:[^:/\s]+:[^:/\s]+:[^:/\s]+")),
     ("an Azure image ID", re.compile(r"/subscriptions/\S+")),
     ("an OCI image OCID", re.compile(r"ocid1\.image\.\S+")),
-    ("a marketplace image name", re.compile(r"[A-Za-z][A-Za-z0-9]*(?: [\w.()+-]+)+")),
+    # a name for people, such as "Ubuntu 22.04" or "Windows Server 2022": capitalized words
+    # and a version somewhere (a typo such as "also bad" stays an invalid reference)
+    (
+        "a marketplace image name",
+        re.compile(r"(?=.*\d)[A-Z][\w.()+-]*(?: [\w.()+-]+)+"),
+    ),
 )
 
 
