@@ -17,6 +17,7 @@ counts only when it names a registry host or a tag (`nginx:1.27`, `gcr.io/p/app`
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from image_digest.errors import InvalidReferenceError
 from image_digest.reference import Reference, parse
@@ -70,12 +71,23 @@ def not_a_container_image(value: str) -> str | None:
 
 def container_reference(value: object) -> Reference | None:
     """`value` parsed, when it is a container image reference; None for anything else."""
-    if not isinstance(value, str) or not_a_container_image(value) is not None:
+    if not isinstance(value, str):
         return None
+    parsed = classified(value)
+    return parsed if isinstance(parsed, Reference) else None
+
+
+@lru_cache(maxsize=4096)
+def classified(value: str) -> Reference | InvalidReferenceError | str:
+    """`value` parsed; or the parser's error; or what it is instead of a container image
+    (`not_a_container_image`). Cached: a plan names the same images many times."""
+    instead = not_a_container_image(value)
+    if instead is not None:
+        return instead
     try:
         return parse(value)
-    except InvalidReferenceError:
-        return None
+    except InvalidReferenceError as error:
+        return error.with_traceback(None)
 
 
 def deployed_by_tag(value: object) -> bool:
@@ -102,6 +114,7 @@ def is_library_input(resource_type: str) -> bool:
 __all__ = [
     "GCE_IMAGE_PROJECTS",
     "LIBRARY_INPUT_TYPES",
+    "classified",
     "clearly_an_image",
     "container_reference",
     "deployed_by_tag",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from image_digest.errors import InvalidReferenceError
-from image_digest.recognize import not_a_container_image
-from image_digest.reference import parse
+from image_digest.recognize import classified
 
 
 def needs_resolution(value: object, skip_prefixes: Iterable[str] = ()) -> bool:
@@ -22,11 +21,10 @@ def needs_resolution(value: object, skip_prefixes: Iterable[str] = ()) -> bool:
     prefixes = tuple(skip_prefixes)
     if prefixes and value.startswith(prefixes):
         return False
-    if not_a_container_image(value) is not None:
+    reference = classified(value)
+    if isinstance(reference, str):  # no container image at all: an image ID, a VM image
         return False
-    try:
-        reference = parse(value)
-    except InvalidReferenceError:
+    if isinstance(reference, InvalidReferenceError):
         return True
     if reference.digest is not None:
         return False

@@ -62,9 +62,9 @@ def unpinned_images(
     return [
         found
         for found in _candidates(props, "")
-        if needs_resolution(found.reference, prefixes)
+        if not any(_matches(split_path(found.path), pattern) for pattern in known)
+        and needs_resolution(found.reference, prefixes)
         and clearly_an_image(found.reference)
-        and not any(_matches(split_path(found.path), pattern) for pattern in known)
     ]
 
 
