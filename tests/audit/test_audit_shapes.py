@@ -210,3 +210,32 @@ def test_a_digest_image_input_in_a_preview_is_not_a_finding(tmp_path: Path) -> N
             "ghcr.io/acme/api:1",
         )
     }
+
+
+def test_jsonencode_container_definitions_in_a_synthesized_stack(tmp_path: Path) -> None:
+    """`Fn.jsonencode([...])` as cdktf synthesizes it: its tags are findings, its references
+    to variables are expressions (audit the plan to see their values)."""
+    definitions = (
+        '${jsonencode([{"name" = "first", "image" = "nginx:1.25", "essential" = true}, '
+        '{"name" = "second", "image" = var.image}])}'
+    )
+    stack = {
+        "resource": {
+            "aws_ecs_task_definition": {
+                "service": {"family": "service", "container_definitions": definitions}
+            }
+        }
+    }
+    path = tmp_path / "cdk.tf.json"
+    path.write_text(json.dumps(stack))
+
+    status, report = audit_json(path)
+
+    assert status == 1
+    assert findings(report) == {
+        (
+            "aws_ecs_task_definition.service",
+            "container_definitions|json[].image",
+            "nginx:1.25",
+        )
+    }
