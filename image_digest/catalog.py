@@ -155,10 +155,10 @@ CATALOG: tuple[ImageKind, ...] = (
         pod_spec_fields("manifest"),
     ),
     ImageKind(
-        "Kubernetes objects inline in a YAML component (`yaml.v2.ConfigGroup(objs=...)`)",
+        "Kubernetes objects inline in a YAML component (`yaml.v2.ConfigGroup(objs=..., yaml=...)`)",
         ("kubernetes:yaml/v2:ConfigGroup",),
         (),
-        pod_spec_fields("objs[]"),
+        (*pod_spec_fields("objs[]"), *pod_spec_fields("yaml|yaml[]")),
     ),
     ImageKind(
         "Kubernetes pod",

@@ -122,8 +122,10 @@ def _values(obj: Any, segments: Sequence[Segment]) -> Iterator[Any]:
     for _, value in _children(obj, first.key):
         if first.codec is None:
             yield from _values(value, rest)
-        elif isinstance(value, str) and (decoded := first.codec.decode(value)) is not None:
-            yield from _values(decoded, rest)
+            continue
+        for text in value if isinstance(value, list | tuple) else [value]:  # one or a list
+            if isinstance(text, str) and (decoded := first.codec.decode(text)) is not None:
+                yield from _values(decoded, rest)
 
 
 def _replace(obj: Any, segments: Sequence[Segment], mapping: Mapping[str, str]) -> Any:
@@ -149,6 +151,11 @@ def _replace_value(
 ) -> Any:
     if codec is None:
         return _replace(value, rest, mapping)
+    if isinstance(value, list | tuple):  # a list of encoded strings
+        items = [_replace_value(item, codec, rest, mapping) for item in value]
+        if all(new is item for new, item in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
     if not isinstance(value, str) or (decoded := codec.decode(value)) is None:
         return value
     new = _replace(decoded, rest, mapping)

@@ -224,3 +224,38 @@ def test_digest_image_beside_pin_images_is_not_reported_even_strict(
     (image,) = find_images(deployment["api"].inputs, ["spec.containers[].image"])
     assert image == images.pinned["api"] and has_digest(image)
     assert deployment.warnings == []
+
+
+@PREVIEW
+def test_yaml_strings_of_a_yaml_component_are_pinned_in_place(
+    registry: RegistryServer, unique_repo: str, preview: bool
+) -> None:
+    """`ConfigGroup(yaml=...)`, as Pulumi's docs write it: each image scalar is rewritten in
+    its own quoting style; comments and layout stay."""
+    images = Pushed(registry, unique_repo, "web", "init")
+    text = f"""# rendered by a tool
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: init
+          image: '{images.ref["init"]}'  # quoted
+      containers:
+        - name: web
+          image: {images.ref["web"]}
+"""
+
+    def program() -> None:
+        pin_images()
+        k8s.yaml.v2.ConfigGroup("example", yaml=text)
+
+    group = run_program(program, preview=preview)["example"]
+
+    expected = text.replace(images.ref["init"], images.pinned["init"]).replace(
+        images.ref["web"], images.pinned["web"]
+    )
+    assert comparable(group.inputs)["yaml"] == expected
