@@ -144,3 +144,14 @@ def test_expressions_that_name_content() -> None:
     assert pinned_by_terraform("repo@${data.docker_registry_image.api.sha256_digest}")
     assert not pinned_by_terraform("${var.image}")
     assert not pinned_by_terraform("${aws_ecr_repository.app.repository_url}:latest")
+
+
+def test_yaml_codec_rewrites_scalars_in_their_own_style() -> None:
+    codec = CODECS["yaml"]
+    text = "# c\nkind: Pod\nspec:\n  containers:\n    - image: 'a:1'  # q\n    - image: \"b:2\"\n"
+    old = codec.decode(text)
+    new = [{"kind": "Pod", "spec": {"containers": [{"image": "a@x"}, {"image": "b:2"}]}}]
+
+    assert old == [{"kind": "Pod", "spec": {"containers": [{"image": "a:1"}, {"image": "b:2"}]}}]
+    assert codec.encode(text, old, new) == text.replace("'a:1'", "'a@x'")
+    assert codec.decode("just text") is None and codec.decode("a: [") is None
