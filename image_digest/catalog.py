@@ -7,6 +7,12 @@ names (camelCase); the Terraform names follow by rule (snake_case keys up to the
 value; inside JSON the keys are the service's own) unless the two providers' shapes differ,
 where the entry spells them out. Field syntax: `image_digest.fields`.
 
+Kubernetes objects are described by shape, not by a list of kinds: the type pattern
+`kubernetes:*` gives every kind and apiVersion (custom resources such as Knative Services and
+Argo Rollouts included) the fields of a pod spec at its usual places (`POD_SPEC_PLACES`), and
+`kubernetes_manifest` the same under `manifest`. A table (`FieldTable`) answers a type with its
+own paths plus those of every pattern it matches.
+
 Images built by the program itself are catalogued too (`BUILDS`): a reference equal to one of
 them must never be looked up in a registry (a local build never reaches one; a pushed one is
 only there after the build ran, so only its `repo_digest` output is exact).
