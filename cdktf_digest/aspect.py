@@ -9,6 +9,13 @@ digest, CDK tokens, skipped prefixes and images the stack builds itself are left
 a network call. Afterwards every resource is searched for tags left in fields no table covers:
 a warning annotation each, or one error in strict mode.
 
+Values behind tokens are read as synth writes them: `Fn.jsonencode([...])` container
+definitions become `${jsonencode([...])}`, whose image strings are pinned in place (so the
+digest is what `terraform plan` sees). Modules (`TerraformHclModule`) are pinned in their
+input variables named like images (`image`, `*_image`, `*_images`: `pin-vars`' rule). An image
+field holding an expression no one can pin at synth (`${var.image}`, a repository URL with
+`:latest`) gets a warning naming the resource and the field.
+
 cdktf and cdktn apply aspects per stack, never those added to the `App`: add this to a stack.
 An aspect that was never applied by the time the program exits (added to the `App`, or to a
 stack never synthesized) says so on stderr, since no tag it should have pinned was pinned.
@@ -27,9 +34,14 @@ from typing import Any, Unpack
 
 from constructs import IConstruct
 
-from cdktf_digest.attributes import set_strings, synthesized_attributes
+from cdktf_digest.attributes import (
+    element_type,
+    set_strings,
+    synthesized_attributes,
+    with_tokens_resolved,
+)
 from cdktf_digest.errors import PinError, UnsafeRewriteError
-from cdktf_digest.framework import Flavor, flavor_of, is_token, loaded_flavors
+from cdktf_digest.framework import Flavor, flavor_of, loaded_flavors
 from cdktf_digest.helm import pin_helm_releases
 from cdktf_digest.image_paths import IMAGE_FIELDS
 from cdktf_digest.options import using_resolver
@@ -41,9 +53,11 @@ from image_digest.entry_options import (
     check_exclusive,
     resolver_options,
 )
-from image_digest.fields import find_images, replace_images, string_changes
+from image_digest.fields import find_images, find_values, replace_images, string_changes
 from image_digest.local_builds import LocalBuilds, left_alone_message
 from image_digest.selection import needs_resolution
+from image_digest.terraform_expressions import Expression, is_expression, pinned_by_terraform
+from image_digest.tfvars import named_images
 from image_digest.unpinned import (
     UnpinnedImagesError,
     strict_mode,
@@ -67,8 +81,33 @@ def _report_never_applied() -> None:
         sys.stderr.write(_NEVER_APPLIED)
 
 
+#: Keys of a module block that are Terraform's own, not the module's input variables.
+_MODULE_META = frozenset({"source", "version", "providers", "depends_on", "count", "for_each"})
+
+
 def _type_of(resource: Any) -> str:
-    return str(resource.terraform_resource_type)
+    return element_type(resource)
+
+
+def _module_paths(attributes: Mapping[str, Any]) -> tuple[str, ...]:
+    """A module's input variables that hold images, by their names (`pin-vars`' rule)."""
+    paths = (
+        path
+        for name, value in attributes.items()
+        if name not in _MODULE_META
+        for path, _ in named_images(name, value)
+    )
+    return tuple(dict.fromkeys(paths))
+
+
+def expression_message(where: str, resource_type: str, path: str, text: str) -> str:
+    """The warning for an image field whose value only Terraform can evaluate."""
+    return (
+        f"{where}: image at {path} of {resource_type} is the Terraform expression {text!r}: "
+        "only Terraform knows its value, so PinImages cannot pin it at synth; pin the value "
+        "where the program knows it (pin(), DigestImage), resolve it at plan time "
+        "(RegistryDigest), or check the plan with image-digest audit"
+    )
 
 
 class _ImplementsIAspect(type):
@@ -156,9 +195,10 @@ class PinImages(metaclass=_ImplementsIAspect):
         if not any(aspect is self for aspect in flavor.lib.Aspects.of(node).all):
             return
         resources = [
-            _Resource(c, synthesized_attributes(c), self.fields.get(_type_of(c), ()))
+            self._resource(c, flavor)
             for c in node.node.find_all()
             if flavor.lib.TerraformResource.is_terraform_resource(c)
+            or isinstance(c, flavor.lib.TerraformModule)
         ]
         builds = LocalBuilds("terraform")
         for resource in resources:
@@ -171,10 +211,19 @@ class PinImages(metaclass=_ImplementsIAspect):
         )
         self._report_unpinned(resources, flavor, builds)
 
+    def _resource(self, construct: Any, flavor: Flavor) -> _Resource:
+        """A resource (or module) with its attributes as synth writes them, tokens resolved."""
+        attributes = with_tokens_resolved(construct, synthesized_attributes(construct), flavor.lib)
+        if isinstance(construct, flavor.lib.TerraformModule):
+            paths = _module_paths(attributes)
+        else:
+            paths = self.fields.get(_type_of(construct), ())
+        return _Resource(construct, attributes, paths)
+
     def _target(self, resource: _Resource, flavor: Flavor, builds: LocalBuilds) -> _Target | None:
         images = []
         for image in dict.fromkeys(find_images(resource.attributes, resource.paths)):
-            if is_token(image, flavor) or not needs_resolution(image, self.skip_prefixes):
+            if is_expression(image) or not needs_resolution(image, self.skip_prefixes):
                 continue
             if (built := builds.find(image)) is not None:
                 annotations = flavor.lib.Annotations.of(resource.construct)
@@ -214,9 +263,12 @@ class PinImages(metaclass=_ImplementsIAspect):
     def _report_unpinned(
         self, resources: list[_Resource], flavor: Flavor, builds: LocalBuilds
     ) -> None:
-        """A warning annotation for every tag in a field no table covers (an error if strict)."""
+        """A warning annotation for every tag in a field no table covers (an error if strict),
+        and for every image field holding an expression only Terraform can evaluate."""
         messages = []
         for resource in resources:
+            for message in _expression_messages(resource):
+                flavor.lib.Annotations.of(resource.construct).add_warning(message)
             for found in unpinned_images(
                 resource.attributes, covered=resource.paths, skip_prefixes=self.skip_prefixes
             ):
@@ -244,3 +296,18 @@ class PinImages(metaclass=_ImplementsIAspect):
         except DigestError as err:  # the resolver itself could not be set up (e.g. lock file)
             raise PinError(dict.fromkeys(uses, err), uses) from err
         return resolved
+
+
+def _expression_messages(resource: _Resource) -> list[str]:
+    messages = []
+    for path in resource.paths:
+        for value in find_values(resource.attributes, path):
+            if isinstance(value, Expression):
+                text = value.text
+            elif is_expression(value):
+                text = value
+            else:
+                continue
+            if not pinned_by_terraform(text):
+                messages.append(expression_message(resource.path, resource.type, path, text))
+    return list(dict.fromkeys(messages))

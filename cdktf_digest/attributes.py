@@ -25,13 +25,46 @@ from cdktf_digest.errors import UnsafeRewriteError
 from image_digest.fields import Location
 
 _METADATA_KEY = "//"
+#: How an unresolved string token starts, in cdktf and cdktn.
+_STRING_TOKEN = "${TfToken["
 
 
 def synthesized_attributes(resource: Any) -> dict[str, Any]:
-    """The attributes block of `resource` (config merged with its overrides), tokens unresolved."""
-    blocks = resource.to_terraform()["resource"][resource.terraform_resource_type]
+    """The attributes block of `resource` (config merged with its overrides), tokens unresolved.
+
+    A module (`TerraformHclModule`, generated module bindings) is read the same way: its block
+    holds its input variables beside `source`."""
+    synthesized = resource.to_terraform()
+    if "module" in synthesized:
+        blocks = synthesized["module"]
+    else:
+        blocks = synthesized["resource"][resource.terraform_resource_type]
     (attributes,) = blocks.values()
     return {key: value for key, value in attributes.items() if key != _METADATA_KEY}
+
+
+def element_type(element: Any) -> str:
+    """A resource's Terraform type, or `module` for a module."""
+    return str(getattr(element, "terraform_resource_type", None) or "module")
+
+
+def with_tokens_resolved(element: Any, value: Any, lib: Any) -> Any:
+    """`value` with each string token (`${TfToken[...]}`) as synth writes it: an expression
+    such as `${var.image}`, or `${jsonencode([...])}` for `Fn.jsonencode`. One jsii call per
+    token; values without tokens are returned as they are."""
+    if isinstance(value, str):
+        if _STRING_TOKEN not in value:
+            return value
+        resolver = lib.DefaultTokenResolver(lib.StringConcat())
+        scope = lib.TerraformStack.of(element)
+        return lib.Tokenization.resolve(value, scope=scope, preparing=False, resolver=resolver)
+    if isinstance(value, Mapping):
+        items = {key: with_tokens_resolved(element, item, lib) for key, item in value.items()}
+        return value if all(items[k] is value[k] for k in value) else items
+    if isinstance(value, list):
+        listed = [with_tokens_resolved(element, item, lib) for item in value]
+        return value if all(a is b for a, b in zip(listed, value, strict=True)) else listed
+    return value
 
 
 def set_strings(resource: Any, changes: Mapping[Location, str]) -> None:
@@ -51,7 +84,7 @@ def set_strings(resource: Any, changes: Mapping[Location, str]) -> None:
     if after != expected:
         raise UnsafeRewriteError(
             resource.node.path,
-            resource.terraform_resource_type,
+            element_type(resource),
             _first_difference(expected, after),
             "synth merged the override into more than that value",
         )
@@ -73,7 +106,7 @@ def _override(
     def unsafe(at: Location, reason: str) -> UnsafeRewriteError:
         return UnsafeRewriteError(
             resource.node.path,
-            resource.terraform_resource_type,
+            element_type(resource),
             _dotted(at),
             reason,
             reference=_at(merged, location),

@@ -7,6 +7,12 @@ names (camelCase); the Terraform names follow by rule (snake_case keys up to the
 value; inside JSON the keys are the service's own) unless the two providers' shapes differ,
 where the entry spells them out. Field syntax: `image_digest.fields`.
 
+Kubernetes objects are described by shape, not by a list of kinds: the type pattern
+`kubernetes:*` gives every kind and apiVersion (custom resources such as Knative Services and
+Argo Rollouts included) the fields of a pod spec at its usual places (`POD_SPEC_PLACES`), and
+`kubernetes_manifest` the same under `manifest`. A table (`FieldTable`) answers a type with its
+own paths plus those of every pattern it matches.
+
 Images built by the program itself are catalogued too (`BUILDS`): a reference equal to one of
 them must never be looked up in a registry (a local build never reaches one; a pushed one is
 only there after the build ran, so only its `repo_digest` output is exact).
@@ -15,8 +21,10 @@ only there after the build ran, so only its `repo_digest` output is exact).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -104,18 +112,31 @@ def _pod(prefix: str, lists: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"{prefix}.{name}[].image" for name in lists)
 
 
-_PULUMI_POD = ("containers", "initContainers", "ephemeralContainers")
-_TERRAFORM_POD = ("container", "init_container")
-_KUBERNETES_WORKLOADS = (
-    *("apps/v1:Deployment", "apps/v1:StatefulSet", "apps/v1:DaemonSet", "apps/v1:ReplicaSet"),
-    "batch/v1:Job",
+#: Where a Kubernetes object keeps its pod spec, whatever its kind and apiVersion: a Pod,
+#: a workload's or custom resource's template (Deployment, Knative Service, Argo Rollout), a
+#: CronJob's job template, a PodTemplate.
+POD_SPEC_PLACES = (
+    "spec",
+    "spec.template.spec",
+    "spec.jobTemplate.spec.template.spec",
+    "template.spec",
+)
+#: Where a pod spec keeps its images: containers of every sort, and image volumes.
+POD_SPEC_IMAGES = (
+    "containers[].image",
+    "initContainers[].image",
+    "ephemeralContainers[].image",
+    "volumes[].image.reference",
 )
 
 
-def _kubernetes(*kinds: str) -> tuple[str, ...]:
-    """Pulumi tokens of Kubernetes kinds and their server-side-apply patches (same shape)."""
-    tokens = tuple(f"kubernetes:{kind}" for kind in kinds)
-    return tokens + tuple(f"{token}Patch" for token in tokens)
+def pod_spec_fields(prefix: str = "") -> tuple[str, ...]:
+    """Every image field of a Kubernetes object (at `prefix`) that has a pod spec anywhere usual."""
+    head = f"{prefix}." if prefix else ""
+    return tuple(f"{head}{place}.{image}" for place in POD_SPEC_PLACES for image in POD_SPEC_IMAGES)
+
+
+_TERRAFORM_POD = ("container", "init_container")
 
 
 def _terraform_kubernetes(*names: str) -> tuple[str, ...]:
@@ -131,28 +152,40 @@ _LAMBDA_ARCHITECTURES = PlatformRule(
 CATALOG: tuple[ImageKind, ...] = (
     # Kubernetes
     ImageKind(
+        "Kubernetes object with a pod spec: any kind and apiVersion (workloads, custom resources "
+        "such as Knative Services and Argo Rollouts, `...Patch` types), in Terraform as a "
+        "`kubernetes_manifest`",
+        ("kubernetes:*",),
+        ("kubernetes_manifest",),
+        pod_spec_fields(),
+        pod_spec_fields("manifest"),
+    ),
+    ImageKind(
+        "Kubernetes objects inline in a YAML component (`yaml.v2.ConfigGroup(objs=..., yaml=...)`)",
+        ("kubernetes:yaml/v2:ConfigGroup",),
+        (),
+        (*pod_spec_fields("objs[]"), *pod_spec_fields("yaml|yaml[]")),
+    ),
+    ImageKind(
         "Kubernetes pod",
-        _kubernetes("core/v1:Pod"),
+        (),
         _terraform_kubernetes("pod"),
-        _pod("spec", _PULUMI_POD),
         _pod("spec", _TERRAFORM_POD),
     ),
     ImageKind(
         "Kubernetes workload (deployment, stateful set, daemon set, replica set, job)",
-        _kubernetes(*_KUBERNETES_WORKLOADS),
+        (),
         (
             *_terraform_kubernetes("deployment", "stateful_set", "job"),
             "kubernetes_daemonset",
             "kubernetes_daemon_set_v1",
         ),
-        _pod("spec.template.spec", _PULUMI_POD),
         _pod("spec.template.spec", _TERRAFORM_POD),
     ),
     ImageKind(
         "Kubernetes cron job",
-        _kubernetes("batch/v1:CronJob"),
+        (),
         _terraform_kubernetes("cron_job"),
-        _pod("spec.jobTemplate.spec.template.spec", _PULUMI_POD),
         _pod("spec.job_template.spec.template.spec", _TERRAFORM_POD),
     ),
     # Google Cloud
@@ -320,15 +353,51 @@ BUILDS: tuple[ImageBuild, ...] = (
 )
 
 
-def image_fields(host: Host) -> Mapping[str, tuple[str, ...]]:
-    """Type -> image field paths in `host`'s names, read-only."""
+class FieldTable(Mapping[str, tuple[str, ...]]):
+    """Resource type -> image field paths. A key with `*` is a pattern (`kubernetes:*`: every
+    Kubernetes kind, custom resources included); a type gets its own paths and those of every
+    pattern it matches."""
+
+    def __init__(self, entries: Mapping[str, tuple[str, ...]]) -> None:
+        self._entries = dict(entries)
+        self._patterns = {key: paths for key, paths in entries.items() if "*" in key}
+        self._found: dict[str, tuple[str, ...]] = {}
+
+    def __getitem__(self, resource_type: str) -> tuple[str, ...]:
+        found = self._found.get(resource_type)
+        if found is None:
+            paths = [*self._entries.get(resource_type, ())]
+            for pattern, more in self._patterns.items():
+                if pattern != resource_type and fnmatchcase(resource_type, pattern):
+                    paths += more
+            found = self._found[resource_type] = tuple(dict.fromkeys(paths))
+        if not found and resource_type not in self._entries:
+            raise KeyError(resource_type)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    @property
+    def entries(self) -> Mapping[str, tuple[str, ...]]:
+        """The table as written: types and patterns, each with its own paths only."""
+        return MappingProxyType(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@cache
+def image_fields(host: Host) -> FieldTable:
+    """Type (or pattern) -> image field paths in `host`'s names, read-only, built once."""
     table: dict[str, tuple[str, ...]] = {}
     for kind in CATALOG:
         for resource_type in kind.types_for(host):
             table[resource_type] = table.get(resource_type, ()) + kind.fields_for(host)
-    return MappingProxyType(table)
+    return FieldTable(table)
 
 
+@cache
 def platform_rules(host: Host) -> Mapping[str, PlatformRule]:
     """Type -> the rule that picks its platform from its own fields (Lambda)."""
     return MappingProxyType(
@@ -341,6 +410,7 @@ def platform_rules(host: Host) -> Mapping[str, PlatformRule]:
     )
 
 
+@cache
 def builds(host: Host) -> Mapping[str, tuple[ImageBuild, ...]]:
     """Type -> the build rules for resources of that type in `host`."""
     table: dict[str, tuple[ImageBuild, ...]] = {}
@@ -353,12 +423,12 @@ def builds(host: Host) -> Mapping[str, tuple[ImageBuild, ...]]:
 
 def merged_fields(
     builtin: Mapping[str, tuple[str, ...]], extra: Mapping[str, Any] | None
-) -> dict[str, tuple[str, ...]]:
-    """`builtin` plus a user's `fields=` (type -> a path or a list of paths); a user's paths
-    for a known type are added to the built-in ones, never replacing them."""
-    table = dict(builtin)
+) -> FieldTable:
+    """`builtin` plus a user's `fields=` (type or `*` pattern -> a path or a list of paths); a
+    user's paths for a known type are added to the built-in ones, never replacing them."""
+    table = dict(builtin.entries if isinstance(builtin, FieldTable) else builtin)
     if extra is None:
-        return table
+        return FieldTable(table)
     if not isinstance(extra, Mapping):
         raise TypeError(
             f"fields must be a mapping of resource type to paths, such as "
@@ -371,12 +441,15 @@ def merged_fields(
                 raise TypeError(f"fields[{resource_type!r}] must hold path strings, not {path!r}")
             split_path(path)  # a malformed path fails here, naming itself
         table[resource_type] = tuple(dict.fromkeys((*table.get(resource_type, ()), *more)))
-    return table
+    return FieldTable(table)
 
 
 __all__ = [
     "BUILDS",
     "CATALOG",
+    "POD_SPEC_IMAGES",
+    "POD_SPEC_PLACES",
+    "FieldTable",
     "ImageBuild",
     "ImageKind",
     "PlatformRule",
@@ -384,5 +457,6 @@ __all__ = [
     "image_fields",
     "merged_fields",
     "platform_rules",
+    "pod_spec_fields",
     "snake_case_path",
 ]

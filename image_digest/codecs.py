@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from image_digest.safe_load import load_json
+from image_digest.terraform_expressions import read_jsonencode, replace_literals
 
 
 class ValueCodec(Protocol):
@@ -31,16 +32,23 @@ class JsonCodec:
 
     The images are replaced as quoted strings in the original text where that provably changes
     exactly them (every string equal to an old image is one to change, and the result decodes
-    to the expected document); otherwise the document is dumped again, keys in order.
+    to the expected document); otherwise the document is dumped again, keys in order. In
+    Terraform JSON the document may also be written `${jsonencode(<HCL literal>)}` (CDKTF's
+    `Fn.jsonencode`): read as the value it encodes, its changed string literals rewritten.
     """
 
     def decode(self, text: str) -> Any | None:
         try:
             return load_json(text, "a JSON string")
-        except ValueError:  # not JSON, or nested deeper than safe_load allows
-            return None
+        except ValueError:  # not JSON (a `${jsonencode(...)}`?), or nested too deep
+            return read_jsonencode(text) if text.startswith("${") else None
 
     def encode(self, text: str, old: Any, new: Any) -> str:
+        if text.startswith("${"):
+            rewritten = replace_literals(text, old, new)
+            if rewritten is None:
+                raise ValueError(f"cannot rewrite the strings of {text[:80]!r} in place")
+            return rewritten
         candidate = text
         changed: dict[str, str] = {}
         for before, after in _changed_strings(old, new):
@@ -69,8 +77,39 @@ class PrefixCodec:
         return f"{text[: len(self.prefix)]}{new}"
 
 
+class YamlCodec:
+    """YAML documents in a string (`kubernetes.yaml.v2.ConfigGroup(yaml=...)`), decoded to the
+    list of its documents. A changed string is written over its own scalar in the text, in its
+    own quoting style, so comments, order and layout stay (`image_digest.yaml_scalars`, the
+    splicer the Helm readers use, with the limits of every input)."""
+
+    def decode(self, text: str) -> Any | None:
+        from image_digest.yaml_scalars import load_documents, yaml_module
+
+        try:
+            yaml = yaml_module()  # installed with pulumi, and [audit]
+        except ModuleNotFoundError:
+            return None
+        try:
+            documents = [document.data for document in load_documents(text, "a YAML string")]
+        except (yaml.YAMLError, ValueError):  # not YAML, or beyond safe_load's limits
+            return None
+        return documents if any(isinstance(d, Mapping) for d in documents) else None
+
+    def encode(self, text: str, old: Any, new: Any) -> str:
+        from image_digest.fields import string_changes
+        from image_digest.yaml_scalars import set_scalars
+
+        changes = string_changes(old, new)
+        return set_scalars(text, {(int(at[0]), at[1:]): value for at, value in changes.items()})
+
+
 #: Codec name (as written after `|` in a field path) -> codec.
-CODECS: Mapping[str, ValueCodec] = {"json": JsonCodec(), "docker": PrefixCodec("DOCKER|")}
+CODECS: Mapping[str, ValueCodec] = {
+    "json": JsonCodec(),
+    "docker": PrefixCodec("DOCKER|"),
+    "yaml": YamlCodec(),
+}
 
 
 def _strings(obj: Any) -> Iterator[str]:

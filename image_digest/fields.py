@@ -42,8 +42,7 @@ def split_path(path: str) -> tuple[Segment, ...]:
     segments: list[Segment] = []
     for part in path.split(".") if path else [""]:
         name, bar, codec_name = part.partition("|")
-        key = name.removesuffix("[]")
-        codec_name = codec_name.removesuffix("[]")
+        key, codec_name = _unmarked(name), _unmarked(codec_name)
         if not key or "[" in key or "]" in key:
             raise ValueError(
                 f"invalid image field path {path!r}: expected keys joined by '.', "
@@ -58,12 +57,24 @@ def split_path(path: str) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
+def _unmarked(name: str) -> str:
+    """`name` without its list marks (`extra[][]` is a list of lists: walked all the same)."""
+    while name.endswith("[]"):
+        name = name[:-2]
+    return name
+
+
 def find_images(obj: Any, paths: Iterable[str]) -> list[str]:
     """Every string found at any of `paths`, in document order, duplicates kept."""
     found: list[str] = []
     for path in paths:
         found += (v for v in _values(obj, split_path(path)) if isinstance(v, str))
     return found
+
+
+def find_values(obj: Any, path: str) -> list[Any]:
+    """Every value at `path`, whatever its type (an expression object, a number)."""
+    return list(_values(obj, split_path(path)))
 
 
 def replace_images(obj: Any, paths: Iterable[str], mapping: Mapping[str, str]) -> Any:
@@ -111,8 +122,10 @@ def _values(obj: Any, segments: Sequence[Segment]) -> Iterator[Any]:
     for _, value in _children(obj, first.key):
         if first.codec is None:
             yield from _values(value, rest)
-        elif isinstance(value, str) and (decoded := first.codec.decode(value)) is not None:
-            yield from _values(decoded, rest)
+            continue
+        for text in value if isinstance(value, list | tuple) else [value]:  # one or a list
+            if isinstance(text, str) and (decoded := first.codec.decode(text)) is not None:
+                yield from _values(decoded, rest)
 
 
 def _replace(obj: Any, segments: Sequence[Segment], mapping: Mapping[str, str]) -> Any:
@@ -138,6 +151,11 @@ def _replace_value(
 ) -> Any:
     if codec is None:
         return _replace(value, rest, mapping)
+    if isinstance(value, list | tuple):  # a list of encoded strings
+        items = [_replace_value(item, codec, rest, mapping) for item in value]
+        if all(new is item for new, item in zip(items, value, strict=True)):
+            return value
+        return type(value)(items)
     if not isinstance(value, str) or (decoded := codec.decode(value)) is None:
         return value
     new = _replace(decoded, rest, mapping)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from image_digest.errors import InvalidReferenceError
-from image_digest.reference import parse
+from image_digest.recognize import classified
 
 
 def needs_resolution(value: object, skip_prefixes: Iterable[str] = ()) -> bool:
-    """False for non-strings, references that already carry a digest, and skipped prefixes.
+    """False for non-strings, references that already carry a digest, skipped prefixes, and
+    values that are no container image at all (`image_digest.recognize`: image IDs, VM images).
 
     A prefix matches the reference as written or its canonical form, so `docker.io/library/`
     skips `nginx:1.25`. Invalid references return True, so resolving them raises a clear error
@@ -20,9 +21,10 @@ def needs_resolution(value: object, skip_prefixes: Iterable[str] = ()) -> bool:
     prefixes = tuple(skip_prefixes)
     if prefixes and value.startswith(prefixes):
         return False
-    try:
-        reference = parse(value)
-    except InvalidReferenceError:
+    reference = classified(value)
+    if isinstance(reference, str):  # no container image at all: an image ID, a VM image
+        return False
+    if isinstance(reference, InvalidReferenceError):
         return True
     if reference.digest is not None:
         return False

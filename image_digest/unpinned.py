@@ -8,8 +8,10 @@ container definitions) whose value is a reference with a tag, and each one no ta
 reported with the field path that would cover it.
 
 To keep false alarms out (a VM's `image = "debian-cloud/debian-12"` is not a container), a
-value counts only when it names a registry host or a tag explicitly: `nginx:1.27`,
-`gcr.io/p/app`; a bare `nginx` in an unknown field is not reported.
+value counts only when `image_digest.recognize` says it clearly is an image: it names a
+registry host or a tag explicitly (`nginx:1.27`, `gcr.io/p/app`), and it is no image ID or VM
+image; a bare `nginx` in an unknown field is not reported. Lists nested in lists are walked
+like any list (a path marks a list once: `extra[].image`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from image_digest.codecs import CODECS
-from image_digest.errors import DigestError, InvalidReferenceError
+from image_digest.errors import DigestError
 from image_digest.fields import EVERY_VALUE, Segment, split_path
-from image_digest.reference import parse
+from image_digest.recognize import clearly_an_image
 from image_digest.selection import needs_resolution
 
 #: Set to 1 to fail, instead of warn, on every image left as a tag.
@@ -60,15 +62,17 @@ def unpinned_images(
     return [
         found
         for found in _candidates(props, "")
-        if _looks_like_an_image(found.reference, prefixes)
-        and not any(_matches(split_path(found.path), pattern) for pattern in known)
+        if not any(_matches(split_path(found.path), pattern) for pattern in known)
+        and needs_resolution(found.reference, prefixes)
+        and clearly_an_image(found.reference)
     ]
 
 
 def _candidates(obj: Any, path: str) -> Iterator[Unpinned]:
     if isinstance(obj, list | tuple):
+        inner = path if not path or path.endswith("[]") else f"{path}[]"
         for item in obj:
-            yield from _candidates(item, f"{path}[]")
+            yield from _candidates(item, inner)
         return
     if not isinstance(obj, Mapping):
         return
@@ -88,18 +92,6 @@ def _candidates(obj: Any, path: str) -> Iterator[Unpinned]:
             yield Unpinned(here, value)
         else:
             yield from _candidates(value, here)
-
-
-def _looks_like_an_image(value: str, skip_prefixes: tuple[str, ...]) -> bool:
-    if not needs_resolution(value, skip_prefixes):
-        return False
-    try:
-        reference = parse(value)
-    except InvalidReferenceError:
-        return False
-    first = reference.written_name.partition("/")[0] if "/" in reference.written_name else ""
-    names_a_host = "." in first or ":" in first or first == "localhost"
-    return names_a_host or reference.tag is not None
 
 
 def _matches(found: tuple[Segment, ...], pattern: tuple[Segment, ...]) -> bool:

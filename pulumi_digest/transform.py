@@ -22,6 +22,7 @@ from image_digest.catalog import merged_fields, platform_rules
 from image_digest.entry_options import ResolverOptions, ResolverSettings, resolver_options
 from image_digest.fields import find_images, replace_images
 from image_digest.local_builds import LocalBuilds, left_alone_message
+from image_digest.recognize import is_library_input
 from image_digest.unpinned import (
     UnpinnedImagesError,
     strict_mode,
@@ -80,8 +81,8 @@ class ImagePinner:
     ) -> pulumi.ResourceTransformResult | None:
         """New props with pinned images; None (the engine keeps the resource as it is) when
         there is nothing to pin."""
-        if not isinstance(args.props, Mapping):
-            return None
+        if not isinstance(args.props, Mapping) or is_library_input(args.type_):
+            return None  # a DigestImage takes its tag on purpose and resolves it itself
         props: Mapping[str, Any] = args.props
         paths = self.fields.get(args.type_, ())
         revealed, secret_keys = _wire.reveal_props(props)

@@ -40,7 +40,7 @@ PYTHON = {
     ("README.md", "resolver.resolve_many"): "exec",
     ("README.md", "pin_images(skip_prefixes"): "pulumi",
     ("README.md", "options=ResolverOptions"): "pulumi",
-    ("docs/pulumi.md", "# 3. A stack transform"): "pulumi",
+    ("docs/pulumi.md", "# 1. A stack transform"): "pulumi",
     ("docs/pulumi.md", '"acme:index:App"'): "pulumi",
     ("docs/cdktf.md", '"acme_worker"'): "exec",
     ("docs/lockfile.md", 'mode="fallback"'): "exec",
@@ -127,6 +127,8 @@ def test_python_block_runs_as_written(
         ]
         assert all(has_digest(image) for image in images), images
         assert bool(images) == ("Service(" in code)  # the programs that deploy one are pinned
+        # pin_images() comes first, as the docs say, and leaves a DigestImage's input to it
+        assert deployment.warnings == [], deployment.warnings
     else:
         run()
     if "TerraformStack(" in code:  # a fragment that builds a stack: synthesize it, as a

@@ -1,12 +1,13 @@
 """Which references in a resource are deployed by tag: the catalog first, heuristics after.
 
-A field the catalog names for the resource's type is an image field for certain, so every
-reference in it without a digest is a finding, even a bare `nginx`. Every other field named
-like an image (`unpinned_images`) is reported only when its value clearly is an image (it has
-a tag, or names a registry host). Values that are not references at all are never findings:
-unknowns, expressions such as `${var.image}`, `[secret]`. The names a resource builds (a
-`docker_image` with a `build` block, `pulumi_docker.Image`'s `imageName`) are not deployed
-from a registry, so they are not findings either.
+A field the catalog names for the resource's type (or a pod spec's container, in any kind) is
+an image field for certain, so every reference in it without a digest is a finding, even a
+bare `nginx`; image IDs and VM images are not references (`image_digest.recognize`). Every
+other field named like an image (`unpinned_images`) is reported only when its value clearly
+is an image (it has a tag, or names a registry host). Values that are not references at all
+are never findings: unknowns, expressions such as `${var.image}`, `[secret]`. The names a
+resource builds (a `docker_image` with a `build` block, `pulumi_docker.Image`'s `imageName`)
+are not deployed from a registry, so they are not findings either.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from typing import Any
 from image_digest.audit.helm import values_tags
 from image_digest.audit.resources import ALL_PUBLIC, Resource
 from image_digest.catalog import builds, image_fields, platform_rules
-from image_digest.errors import InvalidReferenceError
 from image_digest.fields import find_images
+from image_digest.recognize import deployed_by_tag, is_library_input
 from image_digest.reference import parse
-from image_digest.selection import needs_resolution
 from image_digest.unpinned import unpinned_images
 
 
@@ -53,7 +53,12 @@ class Finding:
 
 def tags_in(resource: Resource) -> list[Finding]:
     """Every reference `resource` deploys by tag, catalog fields first, without repeats; a
-    finding is `secret` when it is not in the resource's public values (`Resource.public`)."""
+    finding is `secret` when it is not in the resource's public values (`Resource.public`).
+
+    A `DigestImage`'s input is a tag on purpose (it resolves it itself): never a finding.
+    """
+    if is_library_input(resource.type):
+        return []
     found = _tags(resource, resource.props)
     if resource.public is ALL_PUBLIC:
         return found
@@ -77,7 +82,7 @@ def _tags(resource: Resource, values: Any) -> list[Finding]:
     found: dict[Finding, None] = {}
     for path in (p for p in fields if p not in built):
         for value in find_images(values, [path]):
-            if _is_tag(value):
+            if deployed_by_tag(value):
                 where = (resource.address, resource.type, path, value)
                 found[Finding(*where, "catalog", platform)] = None
     for item in unpinned_images(values, covered=(*fields, *built)):
@@ -89,14 +94,3 @@ def _tags(resource: Resource, values: Any) -> list[Finding]:
         where = (resource.address, resource.type, path, reference)
         found[Finding(*where, "heuristic")] = None
     return list(found)
-
-
-def _is_tag(value: str) -> bool:
-    """A valid reference without a digest; anything else is not a reference to report."""
-    if not needs_resolution(value):
-        return False
-    try:
-        parse(value)
-    except InvalidReferenceError:
-        return False
-    return True

@@ -30,7 +30,7 @@ from image_digest.tfvars import image_values, pin_values, render
 def run_pin_vars(args: argparse.Namespace) -> int:
     variables = read_variables(args.input)
     try:
-        values = image_values(variables)
+        values = image_values(variables, only=args.only or (), skip=args.skip or ())
     except InvalidReferenceError as exc:
         raise UsageError(f"{args.input}: {exc} (nothing was written)") from None
     references = list(dict.fromkeys(value.reference for value in values))
@@ -97,8 +97,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "pin-vars",
         description="Read IN (a Terraform JSON variables file) and write the same variables "
         "with every image reference pinned: top-level variables named *image, *_image or "
-        "*image_uri, and image fields at any depth (image, image_uri, JSON container "
-        "definitions...). Nothing is written on any error.",
+        "*image_uri (lists and maps too: *images, *_images), and image fields at any depth "
+        "(image, image_uri, JSON container definitions...). VM and machine images "
+        "(debian-cloud/debian-12, ami-..., 'Ubuntu 22.04') and image IDs are left alone. "
+        "Nothing is written on any error.",
     )
     pin_vars.add_argument("input", metavar="IN", help="variables file, e.g. images.tfvars.json")
     pin_vars.add_argument(
@@ -106,6 +108,18 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--output",
         metavar="OUT",
         help="write here, atomically (default: stdout), e.g. images.auto.tfvars.json",
+    )
+    pin_vars.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="pin only variables whose name matches this glob (repeatable), e.g. 'app_*'",
+    )
+    pin_vars.add_argument(
+        "--skip",
+        action="append",
+        metavar="PATTERN",
+        help="leave variables whose name matches this glob as they are (repeatable)",
     )
     add_resolver_options(pin_vars)
     pin_vars.set_defaults(run=run_pin_vars)

@@ -90,17 +90,19 @@ def test_multi_document_kubernetes_yaml(tmp_path: Path) -> None:
         ("Pod/solo", "spec.containers[].image", "redis"),
         ("CronJob/ops/nightly", f"spec.jobTemplate.{pod}.containers[].image", "gcr.io/p/job:v2"),
         ("StatefulSet/db", f"{pod}.containers[].image", "postgres:16"),
-        # not in the catalog: found by the field name, only when clearly an image
+        # a kind nobody listed: a pod spec by its shape, so a bare name is an image too
         ("Rollout/canary", f"{pod}.containers[].image", "ghcr.io/o/canary:1"),
+        ("Rollout/canary", f"{pod}.containers[].image", "sidecar"),
         # a field named `image` holding a tag, even in a ConfigMap; never an annotation
         ("ConfigMap/settings", "data.image", "worker:2"),
     }
     sources = {f["address"]: f["source"] for f in report["findings"]}
-    assert sources["Pod/solo"] == "catalog" and sources["Rollout/canary"] == "heuristic"
+    assert sources["Pod/solo"] == "catalog" and sources["Rollout/canary"] == "catalog"
+    assert sources["ConfigMap/settings"] == "heuristic"
     by_type = {f["address"]: f["type"] for f in report["findings"]}
     assert by_type["CronJob/ops/nightly"] == "kubernetes:batch/v1:CronJob"
     assert by_type["Pod/solo"] == "kubernetes:core/v1:Pod"
-    assert report["counts"] == {"findings": 8, "allowed": 0}
+    assert report["counts"] == {"findings": 9, "allowed": 0}
 
 
 def test_pinned_manifests_pass(tmp_path: Path) -> None:
@@ -125,7 +127,7 @@ def test_allow_matches_a_glob_on_the_reference_as_written_or_canonical(tmp_path:
         "audit",
         path,
         "--allow",
-        "docker.io/library/*",  # nginx, busybox, redis, postgres, worker, canonically
+        "docker.io/library/*",  # nginx, busybox, redis, postgres, worker, sidecar, canonically
         "--allow",
         "gcr.io/p/*",
     )
@@ -135,7 +137,7 @@ def test_allow_matches_a_glob_on_the_reference_as_written_or_canonical(tmp_path:
         "ghcr.io/o/canary:1",
         "ghcr.io/o/debug:latest",
     ]
-    assert "2 images deployed by tag" in done.stderr and "6 allowed by --allow" in done.stderr
+    assert "2 images deployed by tag" in done.stderr and "7 allowed by --allow" in done.stderr
 
     everything = run_cli("audit", path, "--allow", "*")
     assert everything.returncode == 0 and everything.stdout == ""

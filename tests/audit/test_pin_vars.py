@@ -146,3 +146,58 @@ def test_the_documented_variables_file_has_the_three_images_it_says() -> None:
         ("workers.image", "mailer:2.1"),
         ("task.container_definitions|json.image", "app:1.4"),
     ]
+
+
+def test_lists_and_maps_of_images_are_pinned_and_vm_images_left_alone(
+    pushed: Pushed, tmp_path: Path
+) -> None:
+    variables = {
+        "sidecar_images": [f"{pushed.name}:v1", f"{pushed.name}:v2"],
+        "images": {"api": f"{pushed.name}:v2", "worker": pushed.name},
+        "boot_disk_image": "debian-cloud/debian-12",  # a Compute Engine image family
+        "node_image": "ami-0123456789abcdef0",  # an AMI
+        "os_image": "Ubuntu 22.04",  # a marketplace image name: not a reason to fail
+        "vm_image": "projects/debian-cloud/global/images/family/debian-12",
+        "docker_image": "sha256:" + "e" * 64,  # a docker image ID
+    }
+    path = write(tmp_path, variables)
+
+    done = run_cli("pin-vars", path)
+
+    assert done.returncode == 0, done.stderr
+    pinned = json.loads(done.stdout)
+    assert pinned["sidecar_images"] == [pushed.pinned("v1"), pushed.pinned("v2")]
+    assert pinned["images"] == {"api": pushed.pinned("v2"), "worker": pushed.pinned("latest")}
+    left = ("boot_disk_image", "node_image", "os_image", "vm_image", "docker_image")
+    assert {k: pinned[k] for k in left} == {k: variables[k] for k in left}
+
+
+def test_only_and_skip_choose_variables_by_glob(pushed: Pushed, tmp_path: Path) -> None:
+    variables = {
+        "app_image": f"{pushed.name}:v1",
+        "app_sidecar_images": [f"{pushed.name}:v2"],
+        "legacy_image": "Not A Reference:1",  # would fail the run if it were chosen
+        "tools_image": f"{pushed.name}:v2",
+    }
+    path = write(tmp_path, variables)
+
+    done = run_cli("pin-vars", path, "--only", "app_*", "--only", "tools_*", "--skip", "*sidecar*")
+
+    assert done.returncode == 0, done.stderr
+    pinned = json.loads(done.stdout)
+    assert pinned == {
+        "app_image": pushed.pinned("v1"),
+        "app_sidecar_images": [f"{pushed.name}:v2"],
+        "legacy_image": "Not A Reference:1",
+        "tools_image": pushed.pinned("v2"),
+    }
+    assert [v.path for v in image_values(variables, skip=["app_*", "legacy*"])] == ["tools_image"]
+
+
+def test_an_invalid_reference_in_an_image_variable_is_still_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, {"app_image": "Nginx:1.27"})
+
+    done = run_cli("pin-vars", path)
+
+    assert done.returncode == 2 and done.stdout == ""
+    assert "'app_image'" in done.stderr and "must be lowercase" in done.stderr

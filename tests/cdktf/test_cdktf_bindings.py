@@ -98,6 +98,24 @@ def kubernetes(module: str) -> Callable[[Cdk, Any, Images], None]:
     return declare
 
 
+def kubernetes_manifest(cdk: Cdk, scope: Any, images: Images) -> None:
+    """A raw Deployment map, as the provider's `kubernetes_manifest` docs declare one."""
+    pod = {
+        "initContainers": [{"name": "init", "image": images.init}],
+        "containers": [
+            {"name": "app", "image": images.app},
+            {"name": "side", "image": images.side},
+        ],
+    }
+    manifest = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"spec": pod}},
+    }
+    cdk.bindings("kubernetes", "manifest").Manifest(scope, "kubernetes_manifest", manifest=manifest)
+
+
 def docker_container(cdk: Cdk, scope: Any, images: Images) -> None:
     cdk.bindings("docker", "container").Container(
         scope, "docker_container", name="web", image=images.app, env=["MODE=prod"]
@@ -313,6 +331,7 @@ DECLARE: dict[str, Callable[[Cdk, Any, Images], None]] = {
             "pod_v1",
         )
     },
+    "kubernetes_manifest": kubernetes_manifest,
     "docker_container": docker_container,
     "docker_service": docker_service,
 }

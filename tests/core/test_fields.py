@@ -84,7 +84,7 @@ def test_docker_prefix_keeps_its_spelling_and_ignores_other_stacks() -> None:
     assert find_images({"v": "not json"}, ["v|json.image"]) == []
 
 
-@pytest.mark.parametrize("path", ["", "a..b", ".a", "a.[]", "a|yaml.image", "a[0].b"])
+@pytest.mark.parametrize("path", ["", "a..b", ".a", "a.[]", "a|toml.image", "a[0].b"])
 def test_a_malformed_path_names_itself(path: str) -> None:
     with pytest.raises(ValueError, match="invalid image field path"):
         split_path(path)

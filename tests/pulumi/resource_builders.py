@@ -112,6 +112,21 @@ BUILDERS: dict[str, Builder] = {
             "job_template": {"spec": {"template": _template(main, init, extra)}},
         },
     ),
+    "kubernetes:yaml/v2:ConfigGroup": lambda main, init, extra: k8s.yaml.v2.ConfigGroup(
+        NAME,
+        objs=[
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "p"},
+                "spec": {
+                    "containers": [{"name": "app", "image": main}],
+                    "initContainers": [{"name": "init", "image": init}],
+                    "ephemeralContainers": [{"name": "debug", "image": extra}],
+                },
+            }
+        ],
+    ),
     # ---- AWS
     "aws:ecs/taskDefinition:TaskDefinition": lambda main, init, extra: aws.ecs.TaskDefinition(
         NAME,

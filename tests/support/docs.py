@@ -26,8 +26,8 @@ def catalog_table() -> str:
     """The README's table of covered types, rendered from `image_digest.catalog`."""
     from image_digest.catalog import BUILDS, CATALOG
 
-    def code(items: Iterable[str]) -> str:
-        return ", ".join(f"`{item}`" for item in items) or "(Pulumi only)"
+    def code(items: Iterable[str], missing: str = "(Pulumi only)") -> str:
+        return ", ".join(f"`{item}`" for item in items) or missing
 
     rows = [
         "| kind | Pulumi types | Terraform / CDKTF types | image fields: Pulumi; Terraform |",
@@ -35,10 +35,14 @@ def catalog_table() -> str:
     ]
     for kind in CATALOG:
         pulumi, terraform = kind.fields_for("pulumi"), kind.fields_for("terraform")
-        fields = code(pulumi) + ("" if not kind.terraform else f"; {code(terraform)}")
+        if not kind.pulumi:
+            fields = f"(Terraform only); {code(terraform)}"
+        else:
+            fields = code(pulumi) + ("" if not kind.terraform else f"; {code(terraform)}")
         if kind.platform is not None:
             fields += f" (platform from `{kind.platform.field}`)"
-        rows.append(f"| {kind.title} | {code(kind.pulumi)} | {code(kind.terraform)} | {fields} |")
+        types = f"{code(kind.pulumi, '(Terraform only)')} | {code(kind.terraform)}"
+        rows.append(f"| {kind.title} | {types} | {fields} |")
     rows.append("")
     rows.append(
         "Never looked up, because the program builds them: "
