@@ -23,6 +23,8 @@ from image_digest.audit.resources import Resource, strings
 
 #: Actions of a resource change that deploy its `after` values.
 DEPLOYING_ACTIONS = frozenset({"create", "update"})
+#: Actions after which the resource stands with its `after` values (unchanged ones too).
+STANDING_ACTIONS = DEPLOYING_ACTIONS | {"no-op"}
 
 
 def is_plan(document: Any) -> bool:
@@ -47,18 +49,42 @@ def is_stack(document: Any) -> bool:
     return isinstance(document, Mapping) and isinstance(document.get("resource"), Mapping)
 
 
-def plan_resources(plan: Mapping[str, Any]) -> Iterator[Resource]:
-    """The resources a plan creates or updates, with their known planned values."""
+def plan_resources(plan: Mapping[str, Any], *, whole: bool = False) -> Iterator[Resource]:
+    """The resources a plan creates or updates, with their known planned values; `whole`:
+    every resource standing after apply, those it leaves unchanged too."""
+    actions = STANDING_ACTIONS if whole else DEPLOYING_ACTIONS
     for change in _list(plan.get("resource_changes")):
         if not isinstance(change, Mapping) or not isinstance(change.get("change"), Mapping):
             continue
+        if change.get("mode", "managed") != "managed":
+            continue  # a data source reads, it deploys nothing
         planned = change["change"]
-        if not DEPLOYING_ACTIONS.intersection(_list(planned.get("actions"))):
+        if not actions.intersection(_list(planned.get("actions"))):
             continue
         after = _known(planned.get("after"), planned.get("after_unknown"))
         secrets = frozenset(_sensitive(after, planned.get("after_sensitive")))
         address = str(change.get("address"))
         yield Resource("terraform", str(change.get("type")), address, after, secrets)
+
+
+def state_resources(state: Mapping[str, Any]) -> Iterator[Resource]:
+    """The managed resources of `terraform show -json` without a plan file: what runs now."""
+    values = state.get("values")
+    module = values.get("root_module") if isinstance(values, Mapping) else None
+    yield from _module_resources(module)
+
+
+def _module_resources(module: Any) -> Iterator[Resource]:
+    if not isinstance(module, Mapping):
+        return
+    for item in _list(module.get("resources")):
+        if isinstance(item, Mapping) and item.get("mode", "managed") == "managed":
+            props = item.get("values")
+            secrets = frozenset(_sensitive(props, item.get("sensitive_values")))
+            address = str(item.get("address"))
+            yield Resource("terraform", str(item.get("type")), address, props, secrets)
+    for child in _list(module.get("child_modules")):
+        yield from _module_resources(child)
 
 
 def stack_resources(stack: Mapping[str, Any]) -> Iterator[Resource]:
