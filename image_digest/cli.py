@@ -8,6 +8,7 @@ logic lives in `image_digest.commands.<name>`.
     image-digest external                       Terraform external data source: stdin -> digest
     image-digest pin-vars IN [-o OUT]           a .tfvars.json with every image pinned
     image-digest pins [--json]                  every pinned digest per repository
+    image-digest diff A B [--json]              exit 1 unless A and B deploy the same digests
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from image_digest import __version__
-from image_digest.commands import audit, external, pin_vars
+from image_digest.commands import audit, diff, external, pin_vars
 from image_digest.commands.check import run_check
 from image_digest.commands.lock import run_lock
 from image_digest.commands.options import (
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lock_option(pins)
     pins.add_argument("--json", action="store_true", help="print {repository: [digests]}")
     pins.set_defaults(run=run_pins)
+    diff.register(commands)
     return parser
 
 
