@@ -28,7 +28,7 @@ from image_digest.errors import (
 )
 from image_digest.keychain import Basic, IdentityToken, Keychain
 from image_digest.lockfile import DEFAULT_LOCK_NAME, LockFile
-from image_digest.reference import Reference, has_digest, parse
+from image_digest.reference import Reference, has_digest, parse, pinned_reference
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver, resolve
 from image_digest.selection import needs_resolution
@@ -71,5 +71,6 @@ __all__ = [
     "has_digest",
     "needs_resolution",
     "parse",
+    "pinned_reference",
     "resolve",
 ]
