@@ -97,6 +97,9 @@ class Resolver:
     with no locked digest to keep, it resolves normally and the warning says so. Only a
     changed digest costs anything (its config: one or two requests). `clock` (a function
     returning an aware `datetime`) replaces the system clock for `min_age` and lock dates.
+
+    `keep_tag=True` writes readable pins: `repo_digest` keeps the tag as written
+    (`nginx:1.27@sha256:...`); the digest alone decides what is pulled, and the lock is the same.
     """
 
     def __init__(
@@ -122,6 +125,7 @@ class Resolver:
         max_retry_after: float | None = None,
         secure_registries: Iterable[str] | None = None,
         user_agent: str | None = None,
+        keep_tag: bool = False,
     ):
         if not isinstance(max_workers, int) or isinstance(max_workers, bool):
             raise TypeError(
@@ -153,6 +157,7 @@ class Resolver:
         check_ca_bundle(self.options)
         self.max_workers = max_workers
         self.with_labels = with_labels
+        self.keep_tag = keep_tag
         self.min_age = parse_duration(min_age) if min_age is not None else None
         self.clock = clock or utc_now
         self.mode = _mode(mode)
@@ -176,7 +181,7 @@ class Resolver:
         wanted = parse_platform(platform) if platform is not None else None
         pin = self._pin(reference, wanted, ref)
         self._record([(reference, wanted, pin)])
-        return _resolved(ref, reference, pin)
+        return _resolved(ref, reference, pin, self.keep_tag)
 
     def resolve_many(
         self, refs: Iterable[str], platform: str | None = None
@@ -228,7 +233,9 @@ class Resolver:
             pin = pins[reference]
             for ref in spellings:
                 outcome[ref] = (
-                    pin if isinstance(pin, DigestError) else _resolved(ref, reference, pin)
+                    pin
+                    if isinstance(pin, DigestError)
+                    else _resolved(ref, reference, pin, self.keep_tag)
                 )
         return {ref: outcome[ref] for ref in dict.fromkeys(refs) if ref in outcome}
 
@@ -254,10 +261,10 @@ class Resolver:
             # A digest names fixed content: no HEAD, and a manifest this resolver already
             # fetched is not fetched again, so only the config blob is asked for.
             found = self._details(reference, Found(reference.digest, None, None), ref)
-            return _resolved(ref, reference, _Pin(found))
+            return _resolved(ref, reference, _Pin(found), self.keep_tag)
         fetch = reference.digest is not None
         pin = self._from_registry(reference, wanted, ref, with_labels=True, fetch=fetch)
-        return _resolved(ref, reference, pin)
+        return _resolved(ref, reference, pin, self.keep_tag)
 
     def exists(self, ref: str) -> bool:
         """Whether the registry still has the manifest `ref` (which must carry a digest) names:
@@ -561,12 +568,12 @@ def _provenance(found: Found) -> tuple[str | None, ...]:
     return (known.revision, known.source, known.version, known.created)
 
 
-def _resolved(text: str, reference: Reference, pin: _Pin) -> ResolvedImage:
+def _resolved(text: str, reference: Reference, pin: _Pin, keep_tag: bool) -> ResolvedImage:
     found = pin.found
     return ResolvedImage(
         reference=text,
         digest=found.digest,
-        repo_digest=reference.with_digest(found.digest),
+        repo_digest=reference.with_digest(found.digest, keep_tag=keep_tag),
         media_type=found.media_type,
         platform=found.platform,
         labels=found.labels,
