@@ -2,9 +2,9 @@
 
 `pin`, `DigestImage`, `pin_images` and `PinImages` (Pulumi and CDKTF alike) either take the
 caller's own `Resolver` or build one from the same few options: the lock file and mode, labels,
-a cooldown for fresh digests (`min_age`), and the TLS settings a private registry needs. Both at
-once is ambiguous (which lock wins?), so it is a `TypeError` when the entry point is called, in
-every package, not later at synth.
+a cooldown for fresh digests (`min_age`), readable pins (`keep_tag`), and the TLS settings a
+private registry needs. Both at once is ambiguous (which lock wins?), so it is a `TypeError`
+when the entry point is called, in every package, not later at synth.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class ResolverOptions:
     ca_bundle: str | None = None
     insecure_registries: tuple[str, ...] = field(default=())
     min_age: timedelta | None = None
+    keep_tag: bool = False
 
     def build(self) -> Resolver:
         """A fresh resolver with these options (None: the environment variables decide)."""
@@ -41,6 +42,7 @@ class ResolverOptions:
             ca_bundle=self.ca_bundle,
             insecure_registries=self.insecure_registries,
             min_age=self.min_age,
+            keep_tag=self.keep_tag,
         )
 
     def given(self) -> list[str]:
@@ -56,6 +58,7 @@ def resolver_options(
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
+    keep_tag: bool = False,
 ) -> ResolverOptions:
     """The options, checked now: a wrong mode, a host list given as one string or a duration
     that does not parse fails here, when the entry point is called."""
@@ -68,7 +71,15 @@ def resolver_options(
         ca_bundle=os.fspath(ca_bundle) if ca_bundle is not None else None,
         insecure_registries=tuple(sorted(host_set("insecure_registries", insecure_registries))),
         min_age=parse_duration(min_age) if min_age is not None else None,
+        keep_tag=_flag("keep_tag", keep_tag),
     )
+
+
+def _flag(name: str, value: object) -> bool:
+    """A yes/no option, checked: a string such as "false" is a TypeError, not True."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} takes True or False, not {value!r}")
+    return value
 
 
 def check_exclusive(resolver: Resolver | None, options: ResolverOptions) -> None:
