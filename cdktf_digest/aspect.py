@@ -109,7 +109,8 @@ class PinImages(metaclass=_ImplementsIAspect):
     (`{"acme_worker": ["spec.image"]}`; `image_paths` is its former name); `skip_prefixes`
     leaves matching references as written; `strict` (or `IMAGE_DIGEST_STRICT=1`) fails synth
     on any image left as a tag; `lock`, `mode`, `ca_bundle` and `insecure_registries` configure
-    the resolver created for each batch (or pass your own `resolver`, not both).
+    the resolver created for each batch (or pass your own `resolver`, not both); `keep_tag=True`
+    writes readable pins, `repo:tag@sha256:...`.
     """
 
     __jsii_type__ = None  # what jsii.implements sets: a native object, not a jsii class
@@ -127,6 +128,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         ca_bundle: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
         min_age: str | timedelta | None = None,
+        keep_tag: bool = False,
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
         if image_paths is not None:
@@ -145,6 +147,7 @@ class PinImages(metaclass=_ImplementsIAspect):
             ca_bundle=ca_bundle,
             insecure_registries=insecure_registries,
             min_age=min_age,
+            keep_tag=keep_tag,
         )
         check_exclusive(resolver, self._options)
         self._resolver = resolver

@@ -21,6 +21,7 @@ class DigestImage(Construct):
     `.image` is the reference as given, `.digest` the content digest (`sha256:...`),
     `.repo_digest` the pinned reference, `.labels` the image's labels (with `with_labels=True`).
     A fallback to the lock file (mode "fallback") becomes a warning annotation on this construct.
+    With `keep_tag=True`, `.repo_digest` keeps the tag: `repo:tag@sha256:...`.
     """
 
     def __init__(
@@ -37,6 +38,7 @@ class DigestImage(Construct):
         ca_bundle: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
         min_age: str | timedelta | None = None,
+        keep_tag: bool = False,
     ) -> None:
         options = resolver_options(
             lock=lock,
@@ -45,6 +47,7 @@ class DigestImage(Construct):
             ca_bundle=ca_bundle,
             insecure_registries=insecure_registries,
             min_age=min_age,
+            keep_tag=keep_tag,
         )
         check_exclusive(resolver, options)
         super().__init__(scope, id)

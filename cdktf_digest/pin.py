@@ -24,6 +24,7 @@ def pin(
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
+    keep_tag: bool = False,
 ) -> str:
     """The pinned `repo@sha256:...` of `image`, resolved now (at synth).
 
@@ -31,7 +32,8 @@ def pin(
     `UnresolvedTokenError` for a CDK token, whose value only Terraform knows (use
     `RegistryDigest` for those). A fallback to the lock file (mode "fallback") is reported as a
     Python warning, since there is no construct. Pass `resolver=` or the resolver options
-    (`lock`, `mode`, `ca_bundle`, `insecure_registries`), not both.
+    (`lock`, `mode`, `ca_bundle`, `insecure_registries`), not both. `keep_tag=True` gives
+    the readable `repo:tag@sha256:...`.
     """
     options = resolver_options(
         lock=lock,
@@ -39,6 +41,7 @@ def pin(
         ca_bundle=ca_bundle,
         insecure_registries=insecure_registries,
         min_age=min_age,
+        keep_tag=keep_tag,
     )
     check_exclusive(resolver, options)
     if is_token(image):

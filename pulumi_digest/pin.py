@@ -26,6 +26,7 @@ def pin(
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
+    keep_tag: bool = False,
 ) -> pulumi.Output[str]:
     """The image pinned to its content digest (the core's `repo_digest`).
 
@@ -35,7 +36,8 @@ def pin(
     through untouched without a network call. A failure raises `PinError` (the core's error
     inside), which Pulumi reports naming the resource that used the value. `lock`, `mode`,
     `ca_bundle` and `insecure_registries` configure the default resolver (see
-    `image_digest.Resolver`); pass them or a `resolver`, not both.
+    `image_digest.Resolver`); pass them or a `resolver`, not both. `keep_tag=True` gives the
+    readable `repo:tag@sha256:...`, which still changes only when the digest does.
     """
     options = resolver_options(
         lock=lock,
@@ -43,6 +45,7 @@ def pin(
         ca_bundle=ca_bundle,
         insecure_registries=insecure_registries,
         min_age=min_age,
+        keep_tag=keep_tag,
     )
     check_exclusive(resolver, options)
     chosen = _resolvers.shared(resolver, options)

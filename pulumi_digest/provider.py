@@ -69,6 +69,7 @@ class DigestImageProvider(ResourceProvider):
     ca_bundle: str | None = None
     insecure_registries: tuple[str, ...] = ()
     min_age: timedelta | None = None
+    keep_tag: bool = False
 
     def __init__(
         self,
@@ -79,6 +80,7 @@ class DigestImageProvider(ResourceProvider):
         ca_bundle: str | None = None,
         insecure_registries: tuple[str, ...] = (),
         min_age: timedelta | None = None,
+        keep_tag: bool = False,
     ) -> None:
         super().__init__()
         self.lock = lock
@@ -87,6 +89,7 @@ class DigestImageProvider(ResourceProvider):
         self.ca_bundle = ca_bundle
         self.insecure_registries = insecure_registries
         self.min_age = min_age
+        self.keep_tag = keep_tag
 
     @classmethod
     def configured(cls, options: ResolverOptions) -> DigestImageProvider:

@@ -26,6 +26,7 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
 
     It resolves in the engine's provider process, so it takes resolver options (`lock`,
     `mode`, `with_labels`, `ca_bundle`, `insecure_registries`) rather than a `Resolver` object.
+    `keep_tag=True` makes `repo_digest` the readable `repo:tag@sha256:...`.
     """
 
     image: pulumi.Output[str]
@@ -47,6 +48,7 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
         ca_bundle: str | os.PathLike[str] | None = None,
         insecure_registries: Iterable[str] = (),
         min_age: str | timedelta | None = None,
+        keep_tag: bool = False,
     ) -> None:
         options = resolver_options(
             lock=lock,
@@ -55,6 +57,7 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
             ca_bundle=ca_bundle,
             insecure_registries=insecure_registries,
             min_age=min_age,
+            keep_tag=keep_tag,
         )
         provider = DigestImageProvider.configured(options)
         props: dict[str, Any] = {

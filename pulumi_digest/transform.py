@@ -158,6 +158,7 @@ def pin_images(
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
+    keep_tag: bool = False,
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
 
@@ -170,6 +171,7 @@ def pin_images(
     a warning naming the `fields` entry that pins it; `strict=True` (or `IMAGE_DIGEST_STRICT=1`)
     makes it, like every image left as a tag, an error. `lock`, `mode`, `ca_bundle` and
     `insecure_registries` configure the default resolver; pass them or a `resolver`, not both.
+    `keep_tag=True` writes readable pins, `repo:tag@sha256:...`.
     """
     options = resolver_options(
         lock=lock,
@@ -177,6 +179,7 @@ def pin_images(
         ca_bundle=ca_bundle,
         insecure_registries=insecure_registries,
         min_age=min_age,
+        keep_tag=keep_tag,
     )
     pinner = ImagePinner(
         resolver=_resolvers.choose(resolver, options),
