@@ -53,6 +53,11 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--labels", action="store_true", help="also read image labels (one more request each)"
     )
+    parser.add_argument(
+        "--keep-tag",
+        action="store_true",
+        help="write readable pins, REPO:TAG@DIGEST (the tag as written; the digest decides)",
+    )
 
 
 def resolver_from(args: argparse.Namespace) -> Resolver:
@@ -68,6 +73,7 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
         mode=args.mode,
         with_labels=args.labels,
         min_age=args.min_age,
+        keep_tag=args.keep_tag,
     )
 
 
