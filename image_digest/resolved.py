@@ -29,6 +29,8 @@ class ResolvedImage:
     whose config they came from, which for an index resolved without a platform is
     `linux/amd64` if it has one, else its first platform; `created` is that config's
     `created` time, as written.
+
+    `mirror` is the mirror reference the digest was read from (see `Resolver(mirrors=...)`).
     """
 
     reference: str
@@ -42,6 +44,7 @@ class ResolvedImage:
     labels_platform: str | None = field(default=None, compare=False)
     created: str | None = field(default=None, compare=False)
     held_back: str | None = field(default=None, compare=False)
+    mirror: str | None = field(default=None, compare=False)
 
     @property
     def readable(self) -> str:
@@ -70,4 +73,6 @@ class ResolvedImage:
             data["created"] = self.created
         if self.held_back is not None:
             data["held_back"] = self.held_back
+        if self.mirror is not None:
+            data["mirror"] = self.mirror
         return data
