@@ -32,6 +32,7 @@ from image_digest.errors import (
 )
 from image_digest.keychain import Credential, Keychain, default_keychain
 from image_digest.lockfile import LockFile, LockPin
+from image_digest.mirrors import DEPLOY_FROM, DeployFrom, Mirrors, parse_mirrors
 from image_digest.platform import (
     Platform,
     parse_platform,
@@ -66,6 +67,7 @@ class _Pin:
     source: Source = "registry"
     warning: str | None = None
     held_back: str | None = None
+    mirror: Reference | None = None
 
 
 class Resolver:
@@ -100,6 +102,12 @@ class Resolver:
 
     `keep_tag=True` writes readable pins: `repo_digest` keeps the tag as written
     (`nginx:1.27@sha256:...`); the digest alone decides what is pulled, and the lock is the same.
+
+    `mirrors` (`{"docker.io": "mirror.example:5000/hub"}`, see `image_digest.mirrors`) resolves
+    matching references through the mirror; `repo_digest` names what the program wrote
+    (`deploy_from="program"`) or the mirror (`deploy_from="mirror"`), and the lock records the
+    program's reference. When the upstream answers too (one quick request, no retries), a
+    mirror whose digest differs is named in `ResolvedImage.warning` with both digests.
     """
 
     def __init__(
@@ -126,6 +134,8 @@ class Resolver:
         secure_registries: Iterable[str] | None = None,
         user_agent: str | None = None,
         keep_tag: bool = False,
+        mirrors: Mapping[str, str] | Iterable[str] | Mirrors | None = None,
+        deploy_from: str = "program",
     ):
         if not isinstance(max_workers, int) or isinstance(max_workers, bool):
             raise TypeError(
@@ -158,6 +168,8 @@ class Resolver:
         self.max_workers = max_workers
         self.with_labels = with_labels
         self.keep_tag = keep_tag
+        self.mirrors = parse_mirrors(mirrors)
+        self.deploy_from = _deploy_from(deploy_from)
         self.min_age = parse_duration(min_age) if min_age is not None else None
         self.clock = clock or utc_now
         self.mode = _mode(mode)
@@ -181,7 +193,7 @@ class Resolver:
         wanted = parse_platform(platform) if platform is not None else None
         pin = self._pin(reference, wanted, ref)
         self._record([(reference, wanted, pin)])
-        return _resolved(ref, reference, pin, self.keep_tag)
+        return _resolved(ref, self._deployed(reference), pin, self.keep_tag)
 
     def resolve_many(
         self, refs: Iterable[str], platform: str | None = None
@@ -215,7 +227,9 @@ class Resolver:
                 groups[parse(ref)].append(ref)
             except DigestError as exc:
                 outcome[ref] = exc
-        network = [r for r in groups if r.digest is None and self.mode != "locked"]
+        network = [
+            self.mirrors.route(r) or r for r in groups if r.digest is None and self.mode != "locked"
+        ]
         pins: dict[Reference, _Pin | DigestError] = {}
         workers = min(self.max_workers, max(1, len(network)))
         with ThreadPoolExecutor(workers, thread_name_prefix="image-digest") as pool:
@@ -235,7 +249,7 @@ class Resolver:
                 outcome[ref] = (
                     pin
                     if isinstance(pin, DigestError)
-                    else _resolved(ref, reference, pin, self.keep_tag)
+                    else _resolved(ref, self._deployed(reference), pin, self.keep_tag)
                 )
         return {ref: outcome[ref] for ref in dict.fromkeys(refs) if ref in outcome}
 
@@ -261,10 +275,10 @@ class Resolver:
             # A digest names fixed content: no HEAD, and a manifest this resolver already
             # fetched is not fetched again, so only the config blob is asked for.
             found = self._details(reference, Found(reference.digest, None, None), ref)
-            return _resolved(ref, reference, _Pin(found), self.keep_tag)
+            return _resolved(ref, self._deployed(reference), _Pin(found), self.keep_tag)
         fetch = reference.digest is not None
         pin = self._from_registry(reference, wanted, ref, with_labels=True, fetch=fetch)
-        return _resolved(ref, reference, pin, self.keep_tag)
+        return _resolved(ref, self._deployed(reference), pin, self.keep_tag)
 
     def exists(self, ref: str) -> bool:
         """Whether the registry still has the manifest `ref` (which must carry a digest) names:
@@ -358,12 +372,41 @@ class Resolver:
         if self.mode == "locked":
             return self._from_lock(reference, wanted, text)
         try:
-            pin = self._from_registry(reference, wanted, text, self.with_labels, fetch)
+            if (mirror := self.mirrors.route(reference)) is not None:
+                pin = self._through_mirror(reference, mirror, wanted, text, fetch)
+            else:
+                pin = self._from_registry(reference, wanted, text, self.with_labels, fetch)
         except RegistryError as exc:
             if self.mode != "fallback":
                 raise
             return self._fall_back(reference, wanted, text, exc)
         return pin if self.min_age is None else self._hold_back(reference, wanted, text, pin)
+
+    def _through_mirror(
+        self,
+        reference: Reference,
+        mirror: Reference,
+        wanted: Platform | None,
+        text: str,
+        fetch: bool,
+    ) -> _Pin:
+        """The mirror's answer; with a warning naming both digests when the upstream, asked
+        once without retries, answers another (an unreachable upstream is an air gap: fine)."""
+        from image_digest.mirrors import stale_message
+
+        pin = replace(
+            self._from_registry(mirror, wanted, text, self.with_labels, fetch), mirror=mirror
+        )
+        try:
+            upstream = self._from_registry(reference, wanted, text, False, quick=True)
+        except DigestError as exc:
+            logger.debug("upstream of %s not compared with mirror %s: %s", text, mirror, exc)
+            return pin
+        if upstream.found.digest == pin.found.digest:
+            return pin
+        warning = stale_message(text, mirror, reference, pin.found.digest, upstream.found.digest)
+        logger.warning("%s", warning)
+        return replace(pin, warning=warning)
 
     def _hold_back(
         self, reference: Reference, wanted: Platform | None, text: str, pin: _Pin
@@ -478,10 +521,11 @@ class Resolver:
         text: str,
         with_labels: bool,
         fetch: bool = False,
+        quick: bool = False,
     ) -> _Pin:
         from image_digest.transport.deadline import Deadline
 
-        client, manifests = self._client(reference), self._manifests
+        client, manifests = self._client(reference, quick), self._manifests
         assert manifests is not None  # made with the first client
         with Deadline(self.options.total_timeout) as deadline:
             try:
@@ -497,7 +541,15 @@ class Resolver:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _client(self, reference: Reference) -> RegistryClient:
+    def _deployed(self, reference: Reference) -> Reference:
+        """The name a pin is written with: the program's, or with `deploy_from="mirror"` the
+        mirror's (a locked or already pinned reference too)."""
+        if self.deploy_from == "mirror":
+            return self.mirrors.route(reference) or reference
+        return reference
+
+    def _client(self, reference: Reference, quick: bool = False) -> RegistryClient:
+        """The registry's client; `quick`: one without retries (checking a mirror's upstream)."""
         from image_digest.lookup import ManifestLookup
         from image_digest.registry import RegistryClient
         from image_digest.transport.http import RegistryTransport
@@ -505,12 +557,14 @@ class Resolver:
         with self._lock:
             if self._manifests is None:
                 self._manifests = ManifestLookup()
-            transport = self._transports.get(reference.registry)
+            key = f"quick:{reference.registry}" if quick else reference.registry
+            transport = self._transports.get(key)
             if transport is None:
+                options = replace(self.options, retries=0) if quick else self.options
                 transport = RegistryTransport(
-                    reference.registry, reference.api_host, self._keychain, self.options
+                    reference.registry, reference.api_host, self._keychain, options
                 )
-                self._transports[reference.registry] = transport
+                self._transports[key] = transport
         return RegistryClient(transport)
 
     def _prefetch_tokens(self, pool: ThreadPoolExecutor, references: list[Reference]) -> None:
@@ -569,6 +623,7 @@ def _provenance(found: Found) -> tuple[str | None, ...]:
 
 
 def _resolved(text: str, reference: Reference, pin: _Pin, keep_tag: bool) -> ResolvedImage:
+    """`reference` is the name to deploy: the program's, or its mirror's (`deploy_from`)."""
     found = pin.found
     return ResolvedImage(
         reference=text,
@@ -582,7 +637,15 @@ def _resolved(text: str, reference: Reference, pin: _Pin, keep_tag: bool) -> Res
         labels_platform=found.labels_platform,
         created=found.created,
         held_back=pin.held_back,
+        mirror=str(pin.mirror) if pin.mirror is not None else None,
     )
+
+
+def _deploy_from(value: str) -> DeployFrom:
+    for known in DEPLOY_FROM:
+        if value == known:
+            return known
+    raise ValueError(f"deploy_from is {value!r}; use one of: {', '.join(DEPLOY_FROM)}")
 
 
 def _mode(mode: str | None) -> Mode:
