@@ -2,19 +2,21 @@
 
 `pin`, `DigestImage`, `pin_images` and `PinImages` (Pulumi and CDKTF alike) either take the
 caller's own `Resolver` or build one from the same few options: the lock file and mode, labels,
-a cooldown for fresh digests (`min_age`), readable pins (`keep_tag`), and the TLS settings a
-private registry needs. Both at once is ambiguous (which lock wins?), so it is a `TypeError`
-when the entry point is called, in every package, not later at synth.
+a cooldown for fresh digests (`min_age`), readable pins (`keep_tag`), mirrors (`mirrors`,
+`deploy_from`), and the TLS settings a private registry needs. Both at once is ambiguous
+(which lock wins?), so it is a `TypeError` when the entry point is called, in every package,
+not later at synth.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from image_digest.age import parse_duration
+from image_digest.mirrors import DEPLOY_FROM, Mirrors, parse_mirrors
 from image_digest.resolver import MODES, Resolver
 from image_digest.transport.options import host_set
 
@@ -32,6 +34,8 @@ class ResolverOptions:
     insecure_registries: tuple[str, ...] = field(default=())
     min_age: timedelta | None = None
     keep_tag: bool = False
+    mirrors: tuple[tuple[str, str], ...] = field(default=())
+    deploy_from: str = "program"
 
     def build(self) -> Resolver:
         """A fresh resolver with these options (None: the environment variables decide)."""
@@ -43,6 +47,8 @@ class ResolverOptions:
             insecure_registries=self.insecure_registries,
             min_age=self.min_age,
             keep_tag=self.keep_tag,
+            mirrors=Mirrors(self.mirrors),
+            deploy_from=self.deploy_from,
         )
 
     def given(self) -> list[str]:
@@ -59,11 +65,17 @@ def resolver_options(
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
+    mirrors: Mapping[str, str] | None = None,
+    deploy_from: str = "program",
 ) -> ResolverOptions:
     """The options, checked now: a wrong mode, a host list given as one string or a duration
     that does not parse fails here, when the entry point is called."""
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)} (or None), got {mode!r}")
+    if deploy_from not in DEPLOY_FROM:
+        raise ValueError(
+            f"deploy_from must be one of {', '.join(DEPLOY_FROM)}, got {deploy_from!r}"
+        )
     return ResolverOptions(
         lock=os.fspath(lock) if lock is not None else None,
         mode=mode,
@@ -72,6 +84,8 @@ def resolver_options(
         insecure_registries=tuple(sorted(host_set("insecure_registries", insecure_registries))),
         min_age=parse_duration(min_age) if min_age is not None else None,
         keep_tag=_flag("keep_tag", keep_tag),
+        mirrors=parse_mirrors(mirrors).routes,
+        deploy_from=deploy_from,
     )
 
 
