@@ -110,7 +110,8 @@ class PinImages(metaclass=_ImplementsIAspect):
     leaves matching references as written; `strict` (or `IMAGE_DIGEST_STRICT=1`) fails synth
     on any image left as a tag; `lock`, `mode`, `ca_bundle` and `insecure_registries` configure
     the resolver created for each batch (or pass your own `resolver`, not both); `keep_tag=True`
-    writes readable pins, `repo:tag@sha256:...`.
+    writes readable pins, `repo:tag@sha256:...`; `mirrors` and `deploy_from` resolve through a
+    mirror (see `image_digest.Resolver`).
     """
 
     __jsii_type__ = None  # what jsii.implements sets: a native object, not a jsii class
@@ -129,6 +130,8 @@ class PinImages(metaclass=_ImplementsIAspect):
         insecure_registries: Iterable[str] = (),
         min_age: str | timedelta | None = None,
         keep_tag: bool = False,
+        mirrors: Mapping[str, str] | None = None,
+        deploy_from: str = "program",
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
         if image_paths is not None:
@@ -148,6 +151,8 @@ class PinImages(metaclass=_ImplementsIAspect):
             insecure_registries=insecure_registries,
             min_age=min_age,
             keep_tag=keep_tag,
+            mirrors=mirrors,
+            deploy_from=deploy_from,
         )
         check_exclusive(resolver, self._options)
         self._resolver = resolver

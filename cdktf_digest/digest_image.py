@@ -21,7 +21,8 @@ class DigestImage(Construct):
     `.image` is the reference as given, `.digest` the content digest (`sha256:...`),
     `.repo_digest` the pinned reference, `.labels` the image's labels (with `with_labels=True`).
     A fallback to the lock file (mode "fallback") becomes a warning annotation on this construct.
-    With `keep_tag=True`, `.repo_digest` keeps the tag: `repo:tag@sha256:...`.
+    With `keep_tag=True`, `.repo_digest` keeps the tag: `repo:tag@sha256:...`; `mirrors` and
+    `deploy_from` resolve through a mirror (see `image_digest.Resolver`).
     """
 
     def __init__(
@@ -39,6 +40,8 @@ class DigestImage(Construct):
         insecure_registries: Iterable[str] = (),
         min_age: str | timedelta | None = None,
         keep_tag: bool = False,
+        mirrors: Mapping[str, str] | None = None,
+        deploy_from: str = "program",
     ) -> None:
         options = resolver_options(
             lock=lock,
@@ -48,6 +51,8 @@ class DigestImage(Construct):
             insecure_registries=insecure_registries,
             min_age=min_age,
             keep_tag=keep_tag,
+            mirrors=mirrors,
+            deploy_from=deploy_from,
         )
         check_exclusive(resolver, options)
         super().__init__(scope, id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from cdktf_digest.errors import UnresolvedTokenError
@@ -25,6 +25,8 @@ def pin(
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
+    mirrors: Mapping[str, str] | None = None,
+    deploy_from: str = "program",
 ) -> str:
     """The pinned `repo@sha256:...` of `image`, resolved now (at synth).
 
@@ -33,7 +35,8 @@ def pin(
     `RegistryDigest` for those). A fallback to the lock file (mode "fallback") is reported as a
     Python warning, since there is no construct. Pass `resolver=` or the resolver options
     (`lock`, `mode`, `ca_bundle`, `insecure_registries`), not both. `keep_tag=True` gives
-    the readable `repo:tag@sha256:...`.
+    the readable `repo:tag@sha256:...`; `mirrors` and `deploy_from` resolve through a mirror
+    (see `image_digest.Resolver`).
     """
     options = resolver_options(
         lock=lock,
@@ -42,6 +45,8 @@ def pin(
         insecure_registries=insecure_registries,
         min_age=min_age,
         keep_tag=keep_tag,
+        mirrors=mirrors,
+        deploy_from=deploy_from,
     )
     check_exclusive(resolver, options)
     if is_token(image):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 import pulumi
@@ -27,6 +27,8 @@ def pin(
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
+    mirrors: Mapping[str, str] | None = None,
+    deploy_from: str = "program",
 ) -> pulumi.Output[str]:
     """The image pinned to its content digest (the core's `repo_digest`).
 
@@ -37,7 +39,8 @@ def pin(
     inside), which Pulumi reports naming the resource that used the value. `lock`, `mode`,
     `ca_bundle` and `insecure_registries` configure the default resolver (see
     `image_digest.Resolver`); pass them or a `resolver`, not both. `keep_tag=True` gives the
-    readable `repo:tag@sha256:...`, which still changes only when the digest does.
+    readable `repo:tag@sha256:...`, which still changes only when the digest does; `mirrors`
+    and `deploy_from` resolve through a mirror (see `image_digest.Resolver`).
     """
     options = resolver_options(
         lock=lock,
@@ -46,6 +49,8 @@ def pin(
         insecure_registries=insecure_registries,
         min_age=min_age,
         keep_tag=keep_tag,
+        mirrors=mirrors,
+        deploy_from=deploy_from,
     )
     check_exclusive(resolver, options)
     chosen = _resolvers.shared(resolver, options)

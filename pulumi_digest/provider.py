@@ -70,6 +70,8 @@ class DigestImageProvider(ResourceProvider):
     insecure_registries: tuple[str, ...] = ()
     min_age: timedelta | None = None
     keep_tag: bool = False
+    mirrors: tuple[tuple[str, str], ...] = ()
+    deploy_from: str = "program"
 
     def __init__(
         self,
@@ -81,6 +83,8 @@ class DigestImageProvider(ResourceProvider):
         insecure_registries: tuple[str, ...] = (),
         min_age: timedelta | None = None,
         keep_tag: bool = False,
+        mirrors: tuple[tuple[str, str], ...] = (),
+        deploy_from: str = "program",
     ) -> None:
         super().__init__()
         self.lock = lock
@@ -90,6 +94,8 @@ class DigestImageProvider(ResourceProvider):
         self.insecure_registries = insecure_registries
         self.min_age = min_age
         self.keep_tag = keep_tag
+        self.mirrors = mirrors
+        self.deploy_from = deploy_from
 
     @classmethod
     def configured(cls, options: ResolverOptions) -> DigestImageProvider:

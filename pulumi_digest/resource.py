@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +26,8 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
 
     It resolves in the engine's provider process, so it takes resolver options (`lock`,
     `mode`, `with_labels`, `ca_bundle`, `insecure_registries`) rather than a `Resolver` object.
-    `keep_tag=True` makes `repo_digest` the readable `repo:tag@sha256:...`.
+    `keep_tag=True` makes `repo_digest` the readable `repo:tag@sha256:...`; `mirrors` and
+    `deploy_from` resolve through a mirror (see `image_digest.Resolver`).
     """
 
     image: pulumi.Output[str]
@@ -49,6 +50,8 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
         insecure_registries: Iterable[str] = (),
         min_age: str | timedelta | None = None,
         keep_tag: bool = False,
+        mirrors: Mapping[str, str] | None = None,
+        deploy_from: str = "program",
     ) -> None:
         options = resolver_options(
             lock=lock,
@@ -58,6 +61,8 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
             insecure_registries=insecure_registries,
             min_age=min_age,
             keep_tag=keep_tag,
+            mirrors=mirrors,
+            deploy_from=deploy_from,
         )
         provider = DigestImageProvider.configured(options)
         props: dict[str, Any] = {

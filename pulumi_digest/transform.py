@@ -159,6 +159,8 @@ def pin_images(
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
+    mirrors: Mapping[str, str] | None = None,
+    deploy_from: str = "program",
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
 
@@ -171,7 +173,8 @@ def pin_images(
     a warning naming the `fields` entry that pins it; `strict=True` (or `IMAGE_DIGEST_STRICT=1`)
     makes it, like every image left as a tag, an error. `lock`, `mode`, `ca_bundle` and
     `insecure_registries` configure the default resolver; pass them or a `resolver`, not both.
-    `keep_tag=True` writes readable pins, `repo:tag@sha256:...`.
+    `keep_tag=True` writes readable pins, `repo:tag@sha256:...`; `mirrors` and `deploy_from`
+    resolve through a mirror (see `image_digest.Resolver`).
     """
     options = resolver_options(
         lock=lock,
@@ -180,6 +183,8 @@ def pin_images(
         insecure_registries=insecure_registries,
         min_age=min_age,
         keep_tag=keep_tag,
+        mirrors=mirrors,
+        deploy_from=deploy_from,
     )
     pinner = ImagePinner(
         resolver=_resolvers.choose(resolver, options),
