@@ -6,6 +6,7 @@ import argparse
 import os
 
 from image_digest.commands.report import UsageError
+from image_digest.mirrors import DEPLOY_FROM
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver
 
 
@@ -30,6 +31,26 @@ def add_min_age_option(parser: argparse.ArgumentParser) -> None:
         "time, else when the lock first saw it) keeps the digest already in the lock, with a "
         "warning saying when the new one becomes eligible",
     )
+
+
+def add_mirror_options(parser: argparse.ArgumentParser, *, deploy: bool = True) -> None:
+    """--mirror SRC=DST (repeatable) and, where pins are written, --deploy-from."""
+    parser.add_argument(
+        "--mirror",
+        action="append",
+        default=[],
+        metavar="SRC=DST",
+        help="resolve images of registry (or registry/path) SRC through the mirror DST, e.g. "
+        "docker.io=mirror.example:5000/hub (repeatable); a mirror whose digest differs from "
+        "the upstream's is warned about, naming both",
+    )
+    if deploy:
+        parser.add_argument(
+            "--deploy-from",
+            choices=DEPLOY_FROM,
+            default="program",
+            help="pin the name as written (program, the default) or the mirror's name (mirror)",
+        )
 
 
 def add_resolver_options(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +79,7 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write readable pins, REPO:TAG@DIGEST (the tag as written; the digest decides)",
     )
+    add_mirror_options(parser)
 
 
 def resolver_from(args: argparse.Namespace) -> Resolver:
@@ -74,6 +96,8 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
         with_labels=args.labels,
         min_age=args.min_age,
         keep_tag=args.keep_tag,
+        mirrors=args.mirror,
+        deploy_from=args.deploy_from,
     )
 
 
