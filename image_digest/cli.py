@@ -23,6 +23,7 @@ from image_digest.commands.check import run_check
 from image_digest.commands.lock import run_lock
 from image_digest.commands.options import (
     add_min_age_option,
+    add_mirror_options,
     add_registry_options,
     add_resolver_options,
     resolver_from,
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_min_age_option(lock)
     add_registry_options(lock)
+    add_mirror_options(lock, deploy=False)
     lock.set_defaults(run=run_lock)
 
     check = commands.add_parser(
