@@ -422,7 +422,7 @@ class Resolver:
         if entry is not None and entry.digest == found.digest:
             return pin
         if found.created is None:
-            created = self._details(reference, found, text).created
+            created = self._details(pin.mirror or reference, found, text).created
             found = replace(found, created=created)
         now = self.clock()
         lock = self.lock
