@@ -141,8 +141,8 @@ def test_an_unreachable_upstream_is_an_air_gap_not_a_failure(
     digest = upstream.push(unique_repo, "v1", build_image(unique_repo))
     tag = upstream.reference(unique_repo, "v1")
     mirrors = {upstream.host: mirror.host}
-    with Resolver(mirrors=mirrors) as resolver:
-        resolver.resolve(tag)
+    with Resolver(mirrors=mirrors, with_labels=True) as resolver:
+        resolver.resolve(tag)  # the mirror caches the manifest and its config, as a pull does
     mirror.cut()
     upstream.stop()
 
@@ -152,6 +152,9 @@ def test_an_unreachable_upstream_is_an_air_gap_not_a_failure(
 
     assert (result.digest, result.warning) == (digest, None)
     assert requests <= 4  # no retries against the unreachable upstream
+    # min_age reads the image's age from the mirror too, not from the unreachable upstream.
+    with Resolver(mirrors=mirrors, min_age="1h", retries=0) as resolver:
+        assert resolver.resolve(tag).digest == digest
 
 
 def test_cli_lock_and_deploy_from(
