@@ -183,6 +183,7 @@ class Resolver:
         self._transports: dict[str, RegistryTransport] = {}
         self._pins: dict[tuple[str, str | None], Future[_Pin]] = {}
         self._manifests: ManifestLookup | None = None
+        self._unreachable: set[str] = set()  # upstreams of mirrors that did not answer
         self._lock = threading.Lock()
 
     # -- public API ---------------------------------------------------------------------------
@@ -397,9 +398,14 @@ class Resolver:
         pin = replace(
             self._from_registry(mirror, wanted, text, self.with_labels, fetch), mirror=mirror
         )
+        if reference.registry in self._unreachable:
+            return pin
         try:
             upstream = self._from_registry(reference, wanted, text, False, quick=True)
         except DigestError as exc:
+            if isinstance(exc, RegistryError) and exc.status is None:
+                with self._lock:  # unreachable: not asked again in this run
+                    self._unreachable.add(reference.registry)
             logger.debug("upstream of %s not compared with mirror %s: %s", text, mirror, exc)
             return pin
         if upstream.found.digest == pin.found.digest:
