@@ -29,6 +29,9 @@ from image_digest.unpinned import image_named_fields
 
 #: The format name of an image-digest lock file (the others are `audit.FORMATS`).
 LOCK = "lock"
+#: This library's own resources: the tag a `DigestImage` resolves runs nowhere; the resources
+#: that use its `repo_digest` deploy the image, and are read instead.
+RESOLVING_TYPES = frozenset({"pulumi-python:dynamic/pulumi-digest:DigestImage"})
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,12 @@ def read_deployment(path: str) -> Deployment:
     if _is_lock(path):
         return Deployment(path, LOCK, tuple(_lock_images(path)))
     document = read_document(path, whole=True)
-    images = (image for resource in document.resources for image in images_in(resource))
+    images = (
+        image
+        for resource in document.resources
+        if resource.type not in RESOLVING_TYPES
+        for image in images_in(resource)
+    )
     return Deployment(path, document.format, tuple(dict.fromkeys(images)))
 
 

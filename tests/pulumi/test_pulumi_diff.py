@@ -17,9 +17,10 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from image_digest import Resolver
-from pulumi_digest import pin_images
+from pulumi_digest import DigestImage, pin_images
 from tests.audit.cli import run_cli
 from tests.pulumi.harness.program import run_program
+from tests.pulumi.harness.provider_process import DynamicProviderProcess
 from tests.pulumi.test_pulumi_audit import export_document, state
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
@@ -116,3 +117,32 @@ def test_new_content_in_production_fails_the_gate(
     assert done.returncode == 1
     assert done.stdout == f"~ {registry.host}/{web}: {old} -> {new}\n"
     assert "1 differ, 1 the same" in done.stderr
+
+
+def test_a_digest_image_counts_by_what_uses_it(
+    provider_process: DynamicProviderProcess,
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+) -> None:
+    digest = registry.push(unique_repo, "1.0", build_image(f"{unique_repo} web"))
+    tag = registry.reference(unique_repo, "1.0")
+
+    def program() -> None:
+        image = DigestImage("web-image", image=tag)
+        docker.Container("web", image=image.repo_digest)
+
+    def export(name: str) -> Path:
+        resources = run_program(program, preview=False, provider=provider_process).resources
+        document = export_document(list(resources.values()), tag)
+        return write(tmp_path / f"{name}.json", document)
+
+    staging, production = export("staging"), export("production")
+    done = run_cli("diff", "--json", staging, production)
+
+    assert done.returncode == 0, done.stdout  # the DigestImage's own input, a tag, runs nowhere
+    [row] = json.loads(done.stdout)["repositories"]
+    assert row["a"]["digests"] == [digest]
+    assert row["a"]["where"] == [
+        "urn:pulumi:dev::project::pulumi:pulumi:Stack$docker:index/container:Container::web: image"
+    ]
