@@ -15,6 +15,9 @@ JSON with sorted keys and entries, one entry per (canonical reference, platform)
       ]
     }
 
+An optional `"settings"` object holds options for every resolver that uses the lock (so CI,
+programs and the CLI agree without repeating them), e.g. `"mirrors": {"docker.io":
+"mirror.example:5000/hub"}` and `"deploy_from": "mirror"`; updates keep it as written.
 `platform` appears when the entry was resolved for one; `revision`, `source`, `version` and
 `created` (the image's OCI labels, see `provenance`) when they were read; `first_seen` maps a
 newer digest the tag points at but that `min_age` holds back to when it was first seen. An
@@ -220,12 +223,17 @@ class LockFile:
         self._update(drop)
         return removed
 
+    def settings(self) -> dict[str, Any]:
+        """The file's `settings` object (options for every resolver using this lock, such as
+        `mirrors`), kept as written by every update; empty when there is none or no file."""
+        return _read_settings(self.path)
+
     def _update(self, change: Callable[[dict[Key, LockEntry]], bool]) -> bool:
         with self._lock, self._file_lock():
             entries = _read(self.path)
             changed = change(entries)
             if changed:
-                _write_atomically(self.path, entries)
+                _write_atomically(self.path, entries, _read_settings(self.path))
             self._entries = entries
             return changed
 
@@ -258,12 +266,14 @@ class LockFile:
         return self._entries
 
 
-def render(entries: dict[Key, LockEntry]) -> str:
+def render(entries: dict[Key, LockEntry], settings: Mapping[str, Any] | None = None) -> str:
     """The file's exact text for `entries` (stable: the same entries give the same bytes)."""
-    document = {
+    document: dict[str, Any] = {
         "format": LOCK_FORMAT,
         "images": [entry.to_json() for _, entry in sorted(entries.items())],
     }
+    if settings:
+        document["settings"] = dict(settings)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -388,7 +398,27 @@ def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
     raise LockError(f"{where}: {name!r} must be a string; the file was left untouched")
 
 
-def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
+def _read_settings(path: Path) -> dict[str, Any]:
+    """`settings` of the lock at `path` ({} without a file or a section); a section that is
+    not an object is a `LockError`. Whether the rest is a valid lock is `_read`'s to say."""
+    try:
+        document = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    settings = document.get("settings") if isinstance(document, dict) else None
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise LockError(
+            f'lock file {path}: "settings" must be an object, such as {{"mirrors": '
+            '{"docker.io": "mirror.example:5000/hub"}}; the file was left untouched'
+        )
+    return settings
+
+
+def _write_atomically(
+    path: Path, entries: dict[Key, LockEntry], settings: Mapping[str, Any] | None = None
+) -> None:
     """Write a temporary file beside `path`, fsync it, rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # on first write: most runs only read
@@ -397,7 +427,7 @@ def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(render(entries))
+            handle.write(render(entries, settings))
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
