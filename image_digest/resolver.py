@@ -26,6 +26,7 @@ from image_digest.age import parse_duration, utc_now
 from image_digest.errors import (
     BatchResolutionError,
     DigestError,
+    InvalidOptionError,
     LockError,
     NotFoundError,
     RegistryError,
@@ -106,7 +107,8 @@ class Resolver:
     `mirrors` (`{"docker.io": "mirror.example:5000/hub"}`, see `image_digest.mirrors`) resolves
     matching references through the mirror; `repo_digest` names what the program wrote
     (`deploy_from="program"`) or the mirror (`deploy_from="mirror"`), and the lock records the
-    program's reference. When the upstream answers too (one quick request, no retries), a
+    program's reference; both default to the lock file's `settings`, if any. When the upstream
+    answers too (one quick request, no retries; one that does not is not asked again), a
     mirror whose digest differs is named in `ResolvedImage.warning` with both digests.
     """
 
@@ -135,7 +137,7 @@ class Resolver:
         user_agent: str | None = None,
         keep_tag: bool = False,
         mirrors: Mapping[str, str] | Iterable[str] | Mirrors | None = None,
-        deploy_from: str = "program",
+        deploy_from: str | None = None,
     ):
         if not isinstance(max_workers, int) or isinstance(max_workers, bool):
             raise TypeError(
@@ -168,13 +170,12 @@ class Resolver:
         self.max_workers = max_workers
         self.with_labels = with_labels
         self.keep_tag = keep_tag
-        self.mirrors = parse_mirrors(mirrors)
-        self.deploy_from = _deploy_from(deploy_from)
         self.min_age = parse_duration(min_age) if min_age is not None else None
         self.clock = clock or utc_now
         self.mode = _mode(mode)
         lock_path = lock if lock is not None else os.environ.get(LOCK_ENV) or None
         self.lock = LockFile(lock_path, clock=self.clock) if lock_path else None
+        self.mirrors, self.deploy_from = _mirror_options(mirrors, deploy_from, self.lock)
         if self.mode in ("locked", "fallback") and self.lock is None:
             raise LockError(
                 f"mode {self.mode!r} needs a lock file: pass lock=PATH or set {LOCK_ENV}"
@@ -647,11 +648,25 @@ def _resolved(text: str, reference: Reference, pin: _Pin, keep_tag: bool) -> Res
     )
 
 
-def _deploy_from(value: str) -> DeployFrom:
+def _mirror_options(
+    mirrors: Mapping[str, str] | Iterable[str] | Mirrors | None,
+    deploy_from: str | None,
+    lock: LockFile | None,
+) -> tuple[Mirrors, DeployFrom]:
+    """The options as given, else the lock file's `settings`, else none and "program"."""
+    settings = lock.settings() if lock is not None and (mirrors is None or not deploy_from) else {}
+    where = f" (settings of lock file {lock.path})" if lock is not None else ""
+    if mirrors is None:
+        try:
+            mirrors = parse_mirrors(settings.get("mirrors"))
+        except (InvalidOptionError, TypeError) as exc:
+            raise InvalidOptionError(f"{exc}{where}") from None
+    value = deploy_from or settings.get("deploy_from") or "program"
     for known in DEPLOY_FROM:
         if value == known:
-            return known
-    raise ValueError(f"deploy_from is {value!r}; use one of: {', '.join(DEPLOY_FROM)}")
+            return parse_mirrors(mirrors), known
+    source = "deploy_from" if deploy_from else f'"deploy_from"{where}'
+    raise InvalidOptionError(f"{source} is {value!r}; use one of: {', '.join(DEPLOY_FROM)}")
 
 
 def _mode(mode: str | None) -> Mode:
