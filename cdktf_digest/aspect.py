@@ -131,7 +131,7 @@ class PinImages(metaclass=_ImplementsIAspect):
         min_age: str | timedelta | None = None,
         keep_tag: bool = False,
         mirrors: Mapping[str, str] | None = None,
-        deploy_from: str = "program",
+        deploy_from: str | None = None,
         image_paths: Mapping[str, str | Iterable[str]] | None = None,
     ) -> None:
         if image_paths is not None:

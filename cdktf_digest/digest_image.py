@@ -41,7 +41,7 @@ class DigestImage(Construct):
         min_age: str | timedelta | None = None,
         keep_tag: bool = False,
         mirrors: Mapping[str, str] | None = None,
-        deploy_from: str = "program",
+        deploy_from: str | None = None,
     ) -> None:
         options = resolver_options(
             lock=lock,

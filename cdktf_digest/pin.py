@@ -26,7 +26,7 @@ def pin(
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
     mirrors: Mapping[str, str] | None = None,
-    deploy_from: str = "program",
+    deploy_from: str | None = None,
 ) -> str:
     """The pinned `repo@sha256:...` of `image`, resolved now (at synth).
 

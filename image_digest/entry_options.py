@@ -35,7 +35,7 @@ class ResolverOptions:
     min_age: timedelta | None = None
     keep_tag: bool = False
     mirrors: tuple[tuple[str, str], ...] = field(default=())
-    deploy_from: str = "program"
+    deploy_from: str | None = None
 
     def build(self) -> Resolver:
         """A fresh resolver with these options (None: the environment variables decide)."""
@@ -47,7 +47,7 @@ class ResolverOptions:
             insecure_registries=self.insecure_registries,
             min_age=self.min_age,
             keep_tag=self.keep_tag,
-            mirrors=Mirrors(self.mirrors),
+            mirrors=Mirrors(self.mirrors) if self.mirrors else None,
             deploy_from=self.deploy_from,
         )
 
@@ -66,13 +66,13 @@ def resolver_options(
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
     mirrors: Mapping[str, str] | None = None,
-    deploy_from: str = "program",
+    deploy_from: str | None = None,
 ) -> ResolverOptions:
     """The options, checked now: a wrong mode, a host list given as one string or a duration
     that does not parse fails here, when the entry point is called."""
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)} (or None), got {mode!r}")
-    if deploy_from not in DEPLOY_FROM:
+    if deploy_from is not None and deploy_from not in DEPLOY_FROM:
         raise ValueError(
             f"deploy_from must be one of {', '.join(DEPLOY_FROM)}, got {deploy_from!r}"
         )

@@ -28,7 +28,7 @@ def pin(
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
     mirrors: Mapping[str, str] | None = None,
-    deploy_from: str = "program",
+    deploy_from: str | None = None,
 ) -> pulumi.Output[str]:
     """The image pinned to its content digest (the core's `repo_digest`).
 

@@ -71,7 +71,7 @@ class DigestImageProvider(ResourceProvider):
     min_age: timedelta | None = None
     keep_tag: bool = False
     mirrors: tuple[tuple[str, str], ...] = ()
-    deploy_from: str = "program"
+    deploy_from: str | None = None
 
     def __init__(
         self,
@@ -84,7 +84,7 @@ class DigestImageProvider(ResourceProvider):
         min_age: timedelta | None = None,
         keep_tag: bool = False,
         mirrors: tuple[tuple[str, str], ...] = (),
-        deploy_from: str = "program",
+        deploy_from: str | None = None,
     ) -> None:
         super().__init__()
         self.lock = lock

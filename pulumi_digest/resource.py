@@ -51,7 +51,7 @@ class DigestImage(pulumi.dynamic.Resource, module="pulumi-digest", name="DigestI
         min_age: str | timedelta | None = None,
         keep_tag: bool = False,
         mirrors: Mapping[str, str] | None = None,
-        deploy_from: str = "program",
+        deploy_from: str | None = None,
     ) -> None:
         options = resolver_options(
             lock=lock,

@@ -160,7 +160,7 @@ def pin_images(
     min_age: str | timedelta | None = None,
     keep_tag: bool = False,
     mirrors: Mapping[str, str] | None = None,
-    deploy_from: str = "program",
+    deploy_from: str | None = None,
 ) -> ImagePinner:
     """Pin every image of every resource registered after this call, stack-wide.
 

@@ -227,7 +227,7 @@ def test_state_and_provider_hold_no_credential(
         "min_age": None,
         "keep_tag": False,
         "mirrors": (),
-        "deploy_from": "program",
+        "deploy_from": None,
     }
     everything = json.dumps(
         [image.raw_inputs, image.checked, image.outputs, deployment["app"].inputs], default=str
