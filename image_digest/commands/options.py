@@ -48,8 +48,8 @@ def add_mirror_options(parser: argparse.ArgumentParser, *, deploy: bool = True) 
         parser.add_argument(
             "--deploy-from",
             choices=DEPLOY_FROM,
-            default="program",
-            help="pin the name as written (program, the default) or the mirror's name (mirror)",
+            help="pin the name as written (program, the default) or the mirror's name (mirror); "
+            "default: the lock file's settings, else program",
         )
 
 
