@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from image_digest import InvalidOptionError, Resolver
+from image_digest import InvalidOptionError, LockError, Resolver
 from image_digest.lockfile import LockFile
 from image_digest.mirrors import parse_mirrors
 from image_digest.reference import parse
@@ -186,3 +186,47 @@ def test_cli_lock_and_deploy_from(
     assert answer["mirror"] == f"{mirror.host}/{unique_repo}:v1"
     assert bad.returncode == 2
     assert "must be SOURCE=MIRROR" in bad.stderr
+
+
+def test_lock_settings_choose_the_mirror_and_survive_updates(
+    upstream: RegistryServer, mirror: PullThroughCache, unique_repo: str, tmp_path: Path
+) -> None:
+    digest = upstream.push(unique_repo, "v1", build_image(unique_repo))
+    tag = upstream.reference(unique_repo, "v1")
+    lock = tmp_path / "image-digest.lock"
+    settings = {"mirrors": {upstream.host: mirror.host}, "deploy_from": "mirror"}
+    lock.write_text(
+        json.dumps({"format": "image-digest.lock/v1", "images": [], "settings": settings})
+    )
+
+    with Resolver(lock=lock) as resolver:
+        result = resolver.resolve(tag)
+    with Resolver(lock=lock, deploy_from="program") as resolver:
+        as_written = resolver.resolve(tag)
+    locked = cli("lock", "--lock", lock, tag)
+
+    assert result.repo_digest == f"{mirror.host}/{unique_repo}@{digest}"
+    assert result.mirror == f"{mirror.host}/{unique_repo}:v1"
+    assert as_written.repo_digest == f"{upstream.host}/{unique_repo}@{digest}"
+    assert locked.returncode == 0, locked.stderr
+    document = json.loads(lock.read_text())
+    assert document["settings"] == settings  # kept by every update
+    assert [(i["reference"], i["digest"]) for i in document["images"]] == [(tag, digest)]
+
+
+def test_bad_lock_settings_name_the_lock(tmp_path: Path) -> None:
+    lock = tmp_path / "image-digest.lock"
+    lock.write_text(
+        json.dumps(
+            {
+                "format": "image-digest.lock/v1",
+                "images": [],
+                "settings": {"mirrors": {"docker.io": "hub"}},
+            }
+        )
+    )
+    with pytest.raises(InvalidOptionError, match=f"settings of lock file {lock}"):
+        Resolver(lock=lock)
+    lock.write_text(json.dumps({"format": "image-digest.lock/v1", "images": [], "settings": []}))
+    with pytest.raises(LockError, match='"settings" must be an object'):
+        Resolver(lock=lock)
