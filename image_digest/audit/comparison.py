@@ -5,7 +5,8 @@ spell `nginx:1.27`, `docker.io/library/nginx@sha256:...` or `nginx:1.27@sha256:.
 deploy the same bytes. Per repository, each side's set of digests is compared: equal sets are
 `same`; different ones `differs`; a repository one side lacks is `only_in_a` or `only_in_b`;
 one either side deploys by tag is `by_tag`, which proves nothing and so fails like a
-difference. Tags, addresses and file formats play no part in the verdict.
+difference; so does `unknown`, a value known only at plan time (`${...}` in a `cdk.tf.json`:
+diff the plans instead). Tags, addresses and file formats play no part in the verdict.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Literal
 
 from image_digest.audit.deployed import DeployedImage, Deployment
 
-Status = Literal["same", "differs", "only_in_a", "only_in_b", "by_tag"]
-STATUSES: tuple[Status, ...] = ("differs", "only_in_a", "only_in_b", "by_tag", "same")
+Status = Literal["same", "differs", "only_in_a", "only_in_b", "by_tag", "unknown"]
+STATUSES: tuple[Status, ...] = ("differs", "only_in_a", "only_in_b", "by_tag", "unknown", "same")
 SECRET = "[secret]"
 
 
@@ -31,6 +32,7 @@ class Side:
     tags: tuple[str, ...] = ()
     where: tuple[str, ...] = ()
     secret: bool = False
+    expressions: tuple[str, ...] = ()
 
     @property
     def present(self) -> bool:
@@ -42,6 +44,7 @@ class Side:
         return {
             "digests": [SECRET] if hidden and self.digests else list(self.digests),
             "by_tag": [SECRET] if hidden and self.tags else list(self.tags),
+            "known_at_plan": [SECRET] if hidden and self.expressions else list(self.expressions),
             "where": list(self.where),
         }
 
@@ -109,7 +112,10 @@ def _by_repository(images: Iterable[DeployedImage]) -> defaultdict[str, Side]:
     for name, found in grouped.items():
         sides[name] = Side(
             digests=tuple(sorted({i.digest for i in found if i.digest is not None})),
-            tags=tuple(dict.fromkeys(i.reference for i in found if i.digest is None)),
+            tags=tuple(
+                dict.fromkeys(i.reference for i in found if i.digest is None and not i.expression)
+            ),
+            expressions=tuple(dict.fromkeys(i.reference for i in found if i.expression)),
             where=tuple(dict.fromkeys(i.where for i in found)),
             secret=any(i.secret for i in found),
         )
@@ -117,6 +123,8 @@ def _by_repository(images: Iterable[DeployedImage]) -> defaultdict[str, Side]:
 
 
 def _status(a: Side, b: Side) -> Status:
+    if a.expressions or b.expressions:
+        return "unknown"
     if not b.present:
         return "only_in_a"
     if not a.present:

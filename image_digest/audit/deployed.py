@@ -29,6 +29,8 @@ from image_digest.unpinned import image_named_fields
 
 #: The format name of an image-digest lock file (the others are `audit.FORMATS`).
 LOCK = "lock"
+#: The repository of an image field whose whole value is an expression.
+UNKNOWN = "(known only at plan time)"
 #: This library's own resources: the tag a `DigestImage` resolves runs nowhere; the resources
 #: that use its `repo_digest` deploy the image, and are read instead.
 RESOLVING_TYPES = frozenset({"pulumi-python:dynamic/pulumi-digest:DigestImage"})
@@ -38,13 +40,16 @@ RESOLVING_TYPES = frozenset({"pulumi-python:dynamic/pulumi-digest:DigestImage"})
 class DeployedImage:
     """One image one resource (or lock entry) deploys: `repository` canonical, `digest` None
     when deployed by tag; `where` is the resource address and field path, or for a lock the
-    entry's reference (and platform); `secret` when its value is secret or sensitive."""
+    entry's reference (and platform); `secret` when its value is secret or sensitive;
+    `expression` when it is known only at plan time (`repo@${data.x.sha256_digest}` in a
+    `cdk.tf.json`): its repository is `UNKNOWN` unless the expression follows it."""
 
     repository: str
     digest: str | None
     reference: str
     where: str
     secret: bool = False
+    expression: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,15 +90,35 @@ def images_in(resource: Resource) -> Iterator[DeployedImage]:
     seen: set[str] = set()
     for path in (p for p in fields if p not in built):
         for value in find_images(props, [path]):
-            if (reference := _reference(value)) is not None:
+            if _is_expression(value):
+                seen.add(value)
+                yield _expression(resource, value, path)
+            elif (reference := _reference(value)) is not None:
                 seen.add(value)
                 yield _image(resource, reference, value, path)
     for found in image_named_fields(props):
         if found.path in built or found.reference in seen:
             continue
+        if _is_expression(found.reference):
+            yield _expression(resource, found.reference, found.path)
+            continue
         reference = _reference(found.reference)
         if reference is not None and _names_an_image(reference):
             yield _image(resource, reference, found.reference, found.path)
+
+
+def _is_expression(value: str) -> bool:
+    """A Terraform interpolation (`${...}`), whose value only a plan knows."""
+    return "${" in value
+
+
+def _expression(resource: Resource, value: str, path: str) -> DeployedImage:
+    head = value.split("${", 1)[0].rstrip("@:")
+    reference = _reference(head) if head else None
+    name = reference.name if reference is not None and reference.digest is None else UNKNOWN
+    where = f"{resource.address}: {path}"
+    hidden = resource.hides(value)
+    return DeployedImage(name, None, value, where, secret=hidden, expression=True)
 
 
 def _image(resource: Resource, reference: Reference, value: str, path: str) -> DeployedImage:

@@ -9,6 +9,7 @@ Kubernetes YAML, read by content; the two may be of different kinds. Per reposit
     - REPOSITORY: DIGESTS (only in A)
     + REPOSITORY: DIGESTS (only in B)
     ? REPOSITORY: deployed by tag in A|B|both (REFERENCE...): a tag proves no digest
+    ! REPOSITORY: known only at plan time in A|B|both (VALUE...): diff the plans instead
 
 and a summary on stderr. No registry requests. `--json` prints one object instead (schema
 version 1; fields are only ever added):
@@ -16,15 +17,17 @@ version 1; fields are only ever added):
     {"version": 1, "same": bool,
      "files": {"a": {"file": str, "format": str, "images": int}, "b": {...}},
      "repositories": [{"repository": str, "status": "same" | "differs" | "only_in_a" |
-                       "only_in_b" | "by_tag", "secret": bool,
-                       "a": {"digests": [str], "by_tag": [str], "where": [str]},
+                       "only_in_b" | "by_tag" | "unknown", "secret": bool,
+                       "a": {"digests": [str], "by_tag": [str], "known_at_plan": [str],
+                             "where": [str]},
                        "b": {...}}],
      "counts": {"differs": int, "only_in_a": int, "only_in_b": int, "by_tag": int,
-                "same": int}}
+                "unknown": int, "same": int}}
 
 An image in a secret or sensitive value is compared like any other, but shown as `[secret]`.
-Exit status: 0 the same digests are deployed; 1 anything differs, is only in one, or is
-deployed by tag; 2 a file cannot be read or is of no known format.
+Exit status: 0 the same digests are deployed; 1 anything differs, is only in one, is
+deployed by tag or is known only at plan time (`${...}` in a `cdk.tf.json`); 2 a file
+cannot be read or is of no known format.
 """
 
 from __future__ import annotations
@@ -69,6 +72,12 @@ def line(row: RepositoryDiff, a: str, b: str) -> str:
         tags = "[secret]" if row.secret else ", ".join(dict.fromkeys(row.a.tags + row.b.tags))
         where = " and ".join(sides)
         return f"? {name}: deployed by tag in {where} ({tags}): a tag proves no digest"
+    if row.status == "unknown":
+        sides = [path for path, side in ((a, row.a), (b, row.b)) if side.expressions]
+        found = row.a.expressions + row.b.expressions
+        values = "[secret]" if row.secret else ", ".join(dict.fromkeys(found))
+        where = " and ".join(sides)
+        return f"! {name}: known only at plan time in {where} ({values}): diff the plans instead"
     return f"~ {name}: {digests('a')} -> {digests('b')}"
 
 
@@ -83,6 +92,7 @@ def summary(comparison: Comparison) -> str:
         f"{counts['only_in_a']} only in {a}" if counts["only_in_a"] else "",
         f"{counts['only_in_b']} only in {b}" if counts["only_in_b"] else "",
         f"{counts['by_tag']} deployed by tag" if counts["by_tag"] else "",
+        f"{counts['unknown']} known only at plan time" if counts["unknown"] else "",
         f"{counts['same']} the same",
     ]
     listed = ", ".join(part for part in parts if part)

@@ -99,8 +99,8 @@ def test_two_locks_of_the_same_content_are_the_same(
         "repository": f"{registry.host}/{unique_repo}/web",
         "status": "same",
         "secret": False,
-        "a": {"digests": [web], "by_tag": [], "where": [refs[0]]},
-        "b": {"digests": [web], "by_tag": [], "where": [refs[0]]},
+        "a": {"digests": [web], "by_tag": [], "known_at_plan": [], "where": [refs[0]]},
+        "b": {"digests": [web], "by_tag": [], "known_at_plan": [], "where": [refs[0]]},
     }
 
 
@@ -136,6 +136,7 @@ def test_new_content_and_an_image_only_one_side_runs_fail_the_gate(
         "only_in_a": 1,
         "only_in_b": 1,
         "by_tag": 0,
+        "unknown": 0,
         "same": 0,
     }
 

@@ -97,6 +97,7 @@ def test_digest_sets_tags_and_one_sided_repositories(tmp_path: Path) -> None:
         "only_in_a": 0,
         "only_in_b": 1,
         "by_tag": 1,
+        "unknown": 0,
         "same": 0,
     }
     text = run_cli("diff", staging, production).stdout.splitlines()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cdktf_digest import DigestImage, PinImages, pin
+from cdktf_digest import DigestImage, PinImages, RegistryDigest, pin
 from tests.audit.cli import run_cli
 from tests.cdktf.harness import TerraformWorkdir, resource
 from tests.support.images import build_image
@@ -95,3 +95,27 @@ def test_diff_of_two_synthesized_stacks(
     moved = run_cli("diff", staging, newer)
     assert moved.returncode == 1
     assert moved.stdout == f"~ {registry.host}/{unique_repo}: {first} -> {second}\n"
+
+
+def test_diff_of_a_stack_whose_digest_only_a_plan_knows(
+    workdir: TerraformWorkdir, registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    lib = workdir.cdk.lib
+    ref = registry.reference(unique_repo, "app")
+    registry.push(unique_repo, "app", build_image(f"{unique_repo} app"))
+
+    def build(stack: Any) -> None:
+        workdir.cdk.docker("provider").DockerProvider(stack, "docker")
+        image = RegistryDigest(stack, "app-image", image=ref)
+        lib.DataResource(stack, "app", input={"image": image.repo_digest})
+
+    workdir.synth(build)
+    stack = workdir.stack_dir / "cdk.tf.json"
+
+    done = run_cli("diff", stack, stack)
+
+    assert done.returncode == 1  # nothing proven: the digest is a data source's, at plan time
+    assert done.stdout.startswith(
+        f"! {registry.host}/{unique_repo}: known only at plan time in {stack} and {stack} "
+        f"({registry.host}/{unique_repo}@${{data.docker_registry_image.app-image.sha256_digest}})"
+    )
