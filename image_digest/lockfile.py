@@ -18,6 +18,7 @@ JSON with sorted keys and entries, one entry per (canonical reference, platform)
 An optional `"settings"` object holds options for every resolver that uses the lock (so CI,
 programs and the CLI agree without repeating them), e.g. `"mirrors": {"docker.io":
 "mirror.example:5000/hub"}` and `"deploy_from": "mirror"`; updates keep it as written.
+
 `platform` appears when the entry was resolved for one; `revision`, `source`, `version` and
 `created` (the image's OCI labels, see `provenance`) when they were read; `first_seen` maps a
 newer digest the tag points at but that `min_age` holds back to when it was first seen. An
