@@ -30,7 +30,7 @@ from image_digest.errors import (
 )
 from image_digest.keychain import Basic, IdentityToken, Keychain
 from image_digest.lockfile import DEFAULT_LOCK_NAME, LockFile
-from image_digest.reference import Reference, has_digest, parse
+from image_digest.reference import Reference, has_digest, parse, pinned_reference
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, TIMEOUT_ENV, Resolver, resolve
 from image_digest.selection import needs_resolution
@@ -77,5 +77,6 @@ __all__ = [
     "has_digest",
     "needs_resolution",
     "parse",
+    "pinned_reference",
     "resolve",
 ]

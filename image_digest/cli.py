@@ -11,6 +11,7 @@ that command runs, so `--help` and a usage error stay fast. Adding a command is 
     image-digest pin-vars IN [-o OUT]           a .tfvars.json with every image pinned
     image-digest post-render < IN               Helm post-renderer: every rendered image pinned
     image-digest pins [--json]                  every pinned digest per repository
+    image-digest diff A B [--json]              exit 1 unless A and B deploy the same digests
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pins": (
         "image_digest.commands.pins",
         "print every pinned digest per repository (a cleanup policy's keep-list)",
+    ),
+    "diff": (
+        "image_digest.commands.diff",
+        "exit 1 unless two locks, plans, stacks or exports deploy the same digests",
     ),
 }
 

@@ -2,8 +2,9 @@
 
 `pin`, `DigestImage`, `pin_images` and `PinImages` (Pulumi and CDKTF alike) and the CLI's
 commands either take the caller's own `Resolver` or build one from these options: the lock
-file and mode, labels, a cooldown for fresh digests (`min_age`), the TLS settings a private
-registry needs and the time bound per reference. Both a resolver and options at once is
+file and mode, labels, a cooldown for fresh digests (`min_age`), readable pins (`keep_tag`),
+mirrors (`mirrors`, `deploy_from`), the TLS settings a private registry needs and the time bound
+per reference. Both a resolver and options at once is
 ambiguous (which lock wins?), so it is a `TypeError` when the entry point is called, in every
 package, not later at synth.
 
@@ -17,12 +18,13 @@ when its value needs checking, one entry in `_NORMALIZE`) and a keyword of the s
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from image_digest.age import parse_duration
+from image_digest.mirrors import DEPLOY_FROM, Mirrors, parse_mirrors
 from image_digest.resolver import MODES, Resolver
 from image_digest.transport.options import host_set, timeout_seconds
 
@@ -44,18 +46,25 @@ class ResolverOptions:
     insecure_registries: tuple[str, ...] = field(default=())
     min_age: timedelta | None = None
     total_timeout: float | None = None
+    keep_tag: bool = False
+    mirrors: tuple[tuple[str, str], ...] = field(default=())
+    deploy_from: str | None = None
 
     def build(self) -> Resolver:
         """A fresh resolver with these options."""
-        return Resolver(**self.as_keywords())
+        return Resolver(**self.resolver_keywords())
 
     def lookup(self) -> Lookup:
         """A read-only lookup with these options' registry settings: it has no lock at all."""
-        return Resolver(**{**self.as_keywords(), "lock": "", "mode": "resolve"}).lookup
+        return Resolver(**{**self.resolver_keywords(), "lock": "", "mode": "resolve"}).lookup
 
     def as_keywords(self) -> dict[str, Any]:
-        """The `Resolver` keywords these options stand for."""
+        """These options by name, as stored."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def resolver_keywords(self) -> dict[str, Any]:
+        """The `Resolver` keywords these options stand for (no mirrors: the lock's settings)."""
+        return {**self.as_keywords(), "mirrors": Mirrors(self.mirrors) if self.mirrors else None}
 
     def given(self) -> list[str]:
         """The names of the options set to something other than their default."""
@@ -72,11 +81,31 @@ class ResolverSettings(TypedDict, total=False):
     insecure_registries: Iterable[str]
     min_age: str | timedelta | None
     total_timeout: float | None
+    keep_tag: bool
+    mirrors: Mapping[str, str] | None
+    deploy_from: str | None
 
 
 def _mode(value: Any) -> str | None:
     if value is not None and value not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)} (or None), got {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def _flag(name: str) -> Callable[[Any], bool]:
+    """A yes/no option, checked: a string such as "false" is a TypeError, not True."""
+
+    def check(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} takes True or False, not {value!r}")
+        return value
+
+    return check
+
+
+def _deploy_from(value: Any) -> str | None:
+    if value is not None and value not in DEPLOY_FROM:
+        raise ValueError(f"deploy_from must be one of {', '.join(DEPLOY_FROM)}, got {value!r}")
     return value  # type: ignore[no-any-return]
 
 
@@ -92,6 +121,9 @@ _NORMALIZE: dict[str, Callable[[Any], Any]] = {
     "insecure_registries": lambda v: tuple(sorted(host_set("insecure_registries", v))),
     "min_age": lambda v: parse_duration(v) if v is not None else None,
     "total_timeout": lambda v: timeout_seconds(v, "total_timeout") if v is not None else None,
+    "keep_tag": _flag("keep_tag"),
+    "mirrors": lambda v: parse_mirrors(v).routes,
+    "deploy_from": _deploy_from,
 }
 
 

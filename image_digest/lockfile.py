@@ -15,6 +15,10 @@ JSON with sorted keys and entries, one entry per (canonical reference, platform)
       ]
     }
 
+An optional `"settings"` object holds options for every resolver that uses the lock (so CI,
+programs and the CLI agree without repeating them), e.g. `"mirrors": {"docker.io":
+"mirror.example:5000/hub"}` and `"deploy_from": "mirror"`; updates keep it as written.
+
 `platform` appears when the entry was resolved for one; `revision`, `source`, `version` and
 `created` (the image's OCI labels, see `provenance`) when they were read; `first_seen` maps a
 newer digest the tag points at but that `min_age` holds back to when it was first seen. An
@@ -229,6 +233,11 @@ class LockFile:
         self._update(drop)
         return removed
 
+    def settings(self) -> dict[str, Any]:
+        """The file's `settings` object (options for every resolver using this lock, such as
+        `mirrors`), kept as written by every update; empty when there is none or no file."""
+        return _read_settings(self.path)
+
     def _update(self, change: Callable[[dict[Key, LockEntry]], bool]) -> bool:
         with self._lock, self._file_lock():
             if self._entries is not None and self._seen == _signature(self.path):
@@ -270,7 +279,8 @@ class LockFile:
 
     def _write(self, entries: dict[Key, LockEntry]) -> None:
         try:
-            atomic_write(self.path, render(entries, self._texts))
+            text = render(entries, self._texts, _read_settings(self.path))
+            atomic_write(self.path, text)
         except MissingDirectoryError as exc:
             raise LockError(
                 f"cannot write lock file {self.path}: {exc.strerror}; or point "
@@ -297,12 +307,14 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
 
 
 def render(
-    entries: dict[Key, LockEntry], texts: dict[Key, tuple[LockEntry, str]] | None = None
+    entries: dict[Key, LockEntry],
+    texts: dict[Key, tuple[LockEntry, str]] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> str:
     """The file's exact text for `entries` (stable: the same entries give the same bytes):
     `json.dumps(document, indent=2, sort_keys=True)`, built from each entry's own text, which
     `texts` keeps between writes, so recording one pin does not encode every other entry again
-    (json's indenting encoder is pure Python)."""
+    (json's indenting encoder is pure Python). `settings`, if any, is written as given."""
     texts = {} if texts is None else texts
     parts = []
     for key, entry in sorted(entries.items()):
@@ -314,7 +326,11 @@ def render(
     for key in set(texts) - set(entries):
         del texts[key]
     images = "[\n" + ",\n".join(parts) + "\n  ]" if parts else "[]"
-    return f'{{\n  "format": {json.dumps(LOCK_FORMAT)},\n  "images": {images}\n}}\n'
+    tail = ""
+    if settings:
+        encoded = json.dumps(dict(settings), indent=2, sort_keys=True).replace("\n", "\n  ")
+        tail = f',\n  "settings": {encoded}'
+    return f'{{\n  "format": {json.dumps(LOCK_FORMAT)},\n  "images": {images}{tail}\n}}\n'
 
 
 def _read(path: Path) -> dict[Key, LockEntry]:
@@ -438,3 +454,21 @@ def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     raise LockError(f"{where}: {name!r} must be a string; the file was left untouched")
+
+
+def _read_settings(path: Path) -> dict[str, Any]:
+    """`settings` of the lock at `path` ({} without a file or a section); a section that is
+    not an object is a `LockError`. Whether the rest is a valid lock is `_read`'s to say."""
+    try:
+        document = load_json(path.read_bytes(), f"lock file {path}")
+    except (OSError, ValueError, InputLimitError):
+        return {}
+    settings = document.get("settings") if isinstance(document, dict) else None
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise LockError(
+            f'lock file {path}: "settings" must be an object, such as {{"mirrors": '
+            '{"docker.io": "mirror.example:5000/hub"}}; the file was left untouched'
+        )
+    return settings

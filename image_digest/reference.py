@@ -66,9 +66,12 @@ class Reference:
             return self.tag
         return None if self.digest else DEFAULT_TAG
 
-    def with_digest(self, digest: str) -> str:
-        """The user's own name spelling pinned to `digest`: `nginx` -> `nginx@sha256:...`."""
-        return f"{self.written_name or self.name}@{digest}"
+    def with_digest(self, digest: str, *, keep_tag: bool = False) -> str:
+        """The user's own name spelling pinned to `digest`: `nginx` -> `nginx@sha256:...`;
+        `keep_tag` keeps a written tag for people and drift tools: `nginx:1.27@sha256:...`
+        (the digest alone decides what is pulled)."""
+        tag = f":{self.tag}" if keep_tag and self.tag is not None else ""
+        return f"{self.written_name or self.name}{tag}@{digest}"
 
     def _key(self) -> tuple[str, str, str | None, str | None]:
         return (self.registry, self.repository, self.effective_tag, self.digest)
@@ -178,6 +181,14 @@ def validate_digest(digest: str, *, reference: str | None = None) -> str:
             f"got {_quoted(hex_part)}",
         )
     return digest
+
+
+def pinned_reference(ref: str, digest: str, *, keep_tag: bool = False) -> str:
+    """`ref` pinned to `digest` in its own spelling: `nginx:1.27` -> `nginx@sha256:...`, or
+    with `keep_tag` the readable `nginx:1.27@sha256:...`. A digest `ref` already carries is
+    replaced; a reference written without a tag gets none (`nginx` -> `nginx@sha256:...`).
+    The one rule every writer of pins (adapters, CLI, post-renderers) follows."""
+    return parse(ref).with_digest(digest, keep_tag=keep_tag)
 
 
 def has_digest(ref: str) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from image_digest.provenance import Provenance
+from image_digest.reference import pinned_reference
 
 Source = Literal["registry", "lock", "reference"]
 
@@ -16,7 +17,9 @@ class ResolvedImage:
     """A reference pinned to content.
 
     `reference` is the input as given; `repo_digest` is the user's own repository spelling plus
-    `@digest` (`nginx:1.25` -> `nginx@sha256:...`), ready to deploy. `source` says where the
+    `@digest` (`nginx:1.25` -> `nginx@sha256:...`), ready to deploy; from a resolver made with
+    `keep_tag=True` it keeps the written tag (`nginx:1.25@sha256:...`), which is `readable`
+    either way. `source` says where the
     digest came from: the registry, the lock file, or the reference itself (already pinned).
     `warning` is set when the registry failed and the lock's entry was used instead, or when
     `min_age` kept the locked digest: then `held_back` is the newer digest the tag points at.
@@ -26,6 +29,8 @@ class ResolvedImage:
     whose config they came from, which for an index resolved without a platform is
     `linux/amd64` if it has one, else its first platform; `created` is that config's
     `created` time, as written.
+
+    `mirror` is the mirror reference the digest was read from (see `Resolver(mirrors=...)`).
     """
 
     reference: str
@@ -39,6 +44,12 @@ class ResolvedImage:
     labels_platform: str | None = field(default=None, compare=False)
     created: str | None = field(default=None, compare=False)
     held_back: str | None = field(default=None, compare=False)
+    mirror: str | None = field(default=None, compare=False)
+
+    @property
+    def readable(self) -> str:
+        """The readable pin `repo:tag@sha256:...` (the tag as written, if one was)."""
+        return pinned_reference(self.reference, self.digest, keep_tag=True)
 
     @property
     def provenance(self) -> Provenance:
@@ -62,4 +73,6 @@ class ResolvedImage:
             data["created"] = self.created
         if self.held_back is not None:
             data["held_back"] = self.held_back
+        if self.mirror is not None:
+            data["mirror"] = self.mirror
         return data

@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from image_digest.age import parse_duration, utc_now
-from image_digest.errors import BatchResolutionError, DigestError, LockError
+from image_digest.errors import BatchResolutionError, DigestError, InvalidOptionError, LockError
 from image_digest.keychain import Credential, Keychain, default_keychain
 from image_digest.lockfile import LockFile
 from image_digest.lookup import Lookup
+from image_digest.mirrors import DEPLOY_FROM, DeployFrom, Mirrors, parse_mirrors
 from image_digest.pinning import LOCK_ENV, MODE_ENV, MODES, Mode, PinningPolicy, parse_mode
 from image_digest.platform import parse_platform
 from image_digest.reference import parse
@@ -86,6 +87,16 @@ class Resolver:
     with no locked digest to keep, it resolves normally and the warning says so. Only a
     changed digest costs anything (its config: one or two requests). `clock` (a function
     returning an aware `datetime`) replaces the system clock for `min_age` and lock dates.
+
+    `keep_tag=True` writes readable pins: `repo_digest` keeps the tag as written
+    (`nginx:1.27@sha256:...`); the digest alone decides what is pulled, and the lock is the same.
+
+    `mirrors` (`{"docker.io": "mirror.example:5000/hub"}`, see `image_digest.mirrors`) resolves
+    matching references through the mirror; `repo_digest` names what the program wrote
+    (`deploy_from="program"`) or the mirror (`deploy_from="mirror"`), and the lock records the
+    program's reference; both default to the lock file's `settings`, if any. When the upstream
+    answers too (one quick request, no retries; one that does not is not asked again), a
+    mirror whose digest differs is named in `ResolvedImage.warning` with both digests.
     """
 
     def __init__(
@@ -112,6 +123,9 @@ class Resolver:
         max_retry_after: float | None = None,
         secure_registries: Iterable[str] | None = None,
         user_agent: str | None = None,
+        keep_tag: bool = False,
+        mirrors: Mapping[str, str] | Iterable[str] | Mirrors | None = None,
+        deploy_from: str | None = None,
     ):
         if not isinstance(max_workers, int) or isinstance(max_workers, bool):
             raise TypeError(
@@ -153,16 +167,25 @@ class Resolver:
         self.mode = parse_mode(mode)
         lock_path = lock if lock is not None else os.environ.get(LOCK_ENV) or None
         self.lock = LockFile(lock_path, clock=self.clock) if lock_path else None
+        self.keep_tag = keep_tag
+        self.mirrors, self.deploy_from = _mirror_options(mirrors, deploy_from, self.lock)
         #: The read-only half: registry clients, cache, batches, existence. No lock.
         self.lookup = Lookup(
             keychain=keychain or default_keychain(credentials),
             options=self.options,
             max_workers=max_workers,
             with_labels=with_labels,
+            mirrors=self.mirrors,
         )
         #: The pinning half: modes, fallback, min_age, and the only writer of the lock.
         self.policy = PinningPolicy(
-            self.lookup, lock=self.lock, mode=self.mode, min_age=self.min_age, clock=self.clock
+            self.lookup,
+            lock=self.lock,
+            mode=self.mode,
+            min_age=self.min_age,
+            clock=self.clock,
+            keep_tag=keep_tag,
+            deploy_from=self.deploy_from,
         )
 
     # -- public API ---------------------------------------------------------------------------
@@ -258,3 +281,24 @@ def resolve(ref: str, platform: str | None = None) -> ResolvedImage:
     """Pin one reference with a fresh default `Resolver`; reuse a `Resolver` for many."""
     with Resolver() as resolver:
         return resolver.resolve(ref, platform=platform)
+
+
+def _mirror_options(
+    mirrors: Mapping[str, str] | Iterable[str] | Mirrors | None,
+    deploy_from: str | None,
+    lock: LockFile | None,
+) -> tuple[Mirrors, DeployFrom]:
+    """The options as given, else the lock file's `settings`, else none and "program"."""
+    settings = lock.settings() if lock is not None and (mirrors is None or not deploy_from) else {}
+    where = f" (settings of lock file {lock.path})" if lock is not None else ""
+    if mirrors is None:
+        try:
+            mirrors = parse_mirrors(settings.get("mirrors"))
+        except (InvalidOptionError, TypeError) as exc:
+            raise InvalidOptionError(f"{exc}{where}") from None
+    value = deploy_from or settings.get("deploy_from") or "program"
+    for known in DEPLOY_FROM:
+        if value == known:
+            return parse_mirrors(mirrors), known
+    source = "deploy_from" if deploy_from else f'"deploy_from"{where}'
+    raise InvalidOptionError(f"{source} is {value!r}; use one of: {', '.join(DEPLOY_FROM)}")

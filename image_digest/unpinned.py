@@ -68,6 +68,12 @@ def unpinned_images(
     ]
 
 
+def image_named_fields(props: Any) -> list[Unpinned]:
+    """Every field of `props` named like an image, pinned or not, with its path: what the
+    heuristic looks at (`image-digest diff` also reads the digests found there)."""
+    return list(_candidates(props, ""))
+
+
 def _candidates(obj: Any, path: str) -> Iterator[Unpinned]:
     if isinstance(obj, list | tuple):
         inner = path if not path or path.endswith("[]") else f"{path}[]"

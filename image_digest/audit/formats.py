@@ -28,14 +28,24 @@ FORMATS = {
     "pulumi-export": "a Pulumi stack export (pulumi stack export)",
     "kubernetes": "Kubernetes YAML or JSON manifests",
 }
+#: Formats read only for what runs (`whole=True`), never audited.
+STANDING_FORMATS = {"terraform-state": "Terraform state (terraform show -json, no plan file)"}
 
-_Reader = tuple[str, Callable[[Any], bool], Callable[[Any], Iterable[Resource]]]
+_Reader = tuple[str, Callable[[Any], bool], Callable[[Any, bool], Iterable[Resource]]]
 _JSON_READERS: tuple[_Reader, ...] = (
-    ("terraform-plan", terraform.is_plan, terraform.plan_resources),
-    ("pulumi-preview", pulumi.is_preview, pulumi.preview_resources),
-    ("pulumi-export", pulumi.is_export, pulumi.export_resources),
-    ("cdktf", terraform.is_stack, terraform.stack_resources),
-    ("kubernetes", kubernetes.is_manifest, lambda doc: kubernetes.manifest_resources([doc])),
+    (
+        "terraform-plan",
+        terraform.is_plan,
+        lambda doc, whole: terraform.plan_resources(doc, whole=whole),
+    ),
+    (
+        "pulumi-preview",
+        pulumi.is_preview,
+        lambda doc, whole: pulumi.preview_resources(doc, whole=whole),
+    ),
+    ("pulumi-export", pulumi.is_export, lambda doc, _: pulumi.export_resources(doc)),
+    ("cdktf", terraform.is_stack, lambda doc, _: terraform.stack_resources(doc)),
+    ("kubernetes", kubernetes.is_manifest, lambda doc, _: kubernetes.manifest_resources([doc])),
 )
 
 
@@ -43,15 +53,17 @@ class UnreadableInputError(ValueError):
     """An input file cannot be read, or is none of the formats audit knows."""
 
 
-def read_document(path: str) -> Document:
-    """The resources `path` deploys, in the format its content shows."""
+def read_document(path: str, *, whole: bool = False) -> Document:
+    """The resources `path` deploys, in the format its content shows; `whole`: every
+    resource it leaves standing (a plan's or a preview's unchanged ones too), not only the
+    ones it changes."""
     try:
-        return _read_document(path)
+        return _read_document(path, whole)
     except InputLimitError as exc:
         raise UnreadableInputError(f"{path}: {exc.rule}") from None
 
 
-def _read_document(path: str) -> Document:
+def _read_document(path: str, whole: bool) -> Document:
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()  # `audit -`
         text = data.decode("utf-8-sig")
@@ -67,6 +79,8 @@ def _read_document(path: str) -> Document:
         raise
     except ValueError as exc:
         return _read_yaml(path, text, json_error=exc)
+    if terraform.is_state(document) and whole:
+        return Document(path, "terraform-state", tuple(terraform.state_resources(document)))
     if terraform.is_state(document):
         raise _unknown(
             path,
@@ -76,7 +90,7 @@ def _read_document(path: str) -> Document:
         )
     for name, recognizes, read in _JSON_READERS:
         if recognizes(document):
-            return Document(path, name, tuple(read(document)))
+            return Document(path, name, tuple(read(document, whole)))
     return _unknown_json(path, document)
 
 

@@ -68,10 +68,12 @@ def is_export(document: Any) -> bool:
     return isinstance(deployment, Mapping) and isinstance(deployment.get("manifest"), Mapping)
 
 
-def preview_resources(preview: Mapping[str, Any]) -> Iterator[Resource]:
-    """The new state of every step that deploys something."""
+def preview_resources(preview: Mapping[str, Any], *, whole: bool = False) -> Iterator[Resource]:
+    """The new state of every step that deploys something; `whole`: of every step that
+    leaves a resource standing, unchanged (`same`) ones too."""
+    skipped = SKIPPED_OPS - {"same"} if whole else SKIPPED_OPS
     for step in _list(preview.get("steps")):
-        if not isinstance(step, Mapping) or step.get("op") in SKIPPED_OPS:
+        if not isinstance(step, Mapping) or step.get("op") in skipped:
             continue
         state = step.get("newState")
         if isinstance(state, Mapping):

@@ -6,6 +6,7 @@ export, Kubernetes YAML) into these, so finding tags is written once, against th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,22 @@ class Resource:
     address: str
     props: Any
     public: Any = field(default=ALL_PUBLIC, compare=False)
+
+    def hides(self, value: str) -> bool:
+        """Is `value`, a string in `props`, inside a secret (not among the public values)?"""
+        return self.public is not ALL_PUBLIC and value not in set(_strings(self.public))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON-like value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from image_digest.audit.resources import ALL_PUBLIC, Resource
 
 #: Actions of a resource change that deploy its `after` values.
 DEPLOYING_ACTIONS = frozenset({"create", "update"})
+#: Actions after which the resource stands with its `after` values (unchanged ones too).
+STANDING_ACTIONS = DEPLOYING_ACTIONS | {"no-op"}
 
 
 def is_plan(document: Any) -> bool:
@@ -47,19 +49,44 @@ def is_stack(document: Any) -> bool:
     return isinstance(document, Mapping) and isinstance(document.get("resource"), Mapping)
 
 
-def plan_resources(plan: Mapping[str, Any]) -> Iterator[Resource]:
-    """The resources a plan creates or updates, with their known planned values."""
+def plan_resources(plan: Mapping[str, Any], *, whole: bool = False) -> Iterator[Resource]:
+    """The resources a plan creates or updates, with their known planned values; `whole`:
+    every resource standing after apply, those it leaves unchanged too."""
+    actions = STANDING_ACTIONS if whole else DEPLOYING_ACTIONS
     for change in _list(plan.get("resource_changes")):
         if not isinstance(change, Mapping) or not isinstance(change.get("change"), Mapping):
             continue
+        if change.get("mode", "managed") != "managed":
+            continue  # a data source reads, it deploys nothing
         planned = change["change"]
-        if not DEPLOYING_ACTIONS.intersection(_list(planned.get("actions"))):
+        if not actions.intersection(_list(planned.get("actions"))):
             continue
         after = _without(planned.get("after"), planned.get("after_unknown"))
         sensitive = planned.get("after_sensitive")
         public = _without(after, sensitive) if _marks_any(sensitive) else ALL_PUBLIC
         address = str(change.get("address"))
         yield Resource("terraform", str(change.get("type")), address, after, public)
+
+
+def state_resources(state: Mapping[str, Any]) -> Iterator[Resource]:
+    """The managed resources of `terraform show -json` without a plan file: what runs now."""
+    values = state.get("values")
+    module = values.get("root_module") if isinstance(values, Mapping) else None
+    yield from _module_resources(module)
+
+
+def _module_resources(module: Any) -> Iterator[Resource]:
+    if not isinstance(module, Mapping):
+        return
+    for item in _list(module.get("resources")):
+        if isinstance(item, Mapping) and item.get("mode", "managed") == "managed":
+            props = item.get("values")
+            sensitive = item.get("sensitive_values")
+            public = _without(props, sensitive) if _marks_any(sensitive) else ALL_PUBLIC
+            address = str(item.get("address"))
+            yield Resource("terraform", str(item.get("type")), address, props, public)
+    for child in _list(module.get("child_modules")):
+        yield from _module_resources(child)
 
 
 def stack_resources(stack: Mapping[str, Any]) -> Iterator[Resource]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from image_digest.commands.options import (
     add_lock_option,
     add_min_age_option,
+    add_mirror_options,
     add_registry_options,
     options_from,
 )
@@ -276,4 +277,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     add_min_age_option(lock)
     add_registry_options(lock)
+    add_mirror_options(lock, deploy=False)
     lock.set_defaults(run=run_lock)

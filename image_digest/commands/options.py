@@ -8,6 +8,7 @@ import os
 from image_digest.commands.report import UsageError
 from image_digest.entry_options import ResolverOptions, resolver_options
 from image_digest.lookup import Lookup
+from image_digest.mirrors import DEPLOY_FROM
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, TIMEOUT_ENV, Resolver
 from image_digest.transport.options import DEFAULT_TOTAL_TIMEOUT
 
@@ -50,6 +51,26 @@ def add_min_age_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_mirror_options(parser: argparse.ArgumentParser, *, deploy: bool = True) -> None:
+    """--mirror SRC=DST (repeatable) and, where pins are written, --deploy-from."""
+    parser.add_argument(
+        "--mirror",
+        action="append",
+        default=[],
+        metavar="SRC=DST",
+        help="resolve images of registry (or registry/path) SRC through the mirror DST, e.g. "
+        "docker.io=mirror.example:5000/hub (repeatable); a mirror whose digest differs from "
+        "the upstream's is warned about, naming both",
+    )
+    if deploy:
+        parser.add_argument(
+            "--deploy-from",
+            choices=DEPLOY_FROM,
+            help="pin the name as written (program, the default) or the mirror's name (mirror); "
+            "default: the lock file's settings, else program",
+        )
+
+
 def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     """Options every resolving subcommand shares."""
     parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
@@ -71,6 +92,12 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--labels", action="store_true", help="also read image labels (one more request each)"
     )
+    parser.add_argument(
+        "--keep-tag",
+        action="store_true",
+        help="write readable pins, REPO:TAG@DIGEST (the tag as written; the digest decides)",
+    )
+    add_mirror_options(parser)
 
 
 def options_from(args: argparse.Namespace, **fixed: object) -> ResolverOptions:
@@ -84,6 +111,9 @@ def options_from(args: argparse.Namespace, **fixed: object) -> ResolverOptions:
         "insecure_registries": args.insecure_registry,
         "min_age": getattr(args, "min_age", None),
         "total_timeout": args.timeout,
+        "keep_tag": getattr(args, "keep_tag", False),
+        "mirrors": getattr(args, "mirror", None) or None,
+        "deploy_from": getattr(args, "deploy_from", None),
     }
     given.update(fixed)
     return resolver_options(**given)  # type: ignore[arg-type]

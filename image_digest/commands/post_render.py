@@ -3,9 +3,10 @@
 Images a chart sets in its own defaults never reach the program that installs it (a Pulumi
 `Release`, a Terraform `helm_release`); Helm's post-renderer sees them all. Helm writes the
 rendered manifests to its stdin and installs what it prints: here, the same text with each
-image deployed by tag (what `image-digest audit` would report) replaced by `repo@sha256:...`,
-spliced into the text so every other byte of every document stays as it was. Lock file and
-mode are the same options as everywhere (`--lock`, `--mode`, `$IMAGE_DIGEST_LOCK`, ...).
+image deployed by tag (what `image-digest audit` would report) replaced by `repo@sha256:...`
+(with `--keep-tag`, the readable `repo:tag@sha256:...`), spliced into the text so every other
+byte of every document stays as it was. Lock file, mode, `--keep-tag` and `--mirror` are the
+same options as everywhere (`--lock`, `--mode`, `$IMAGE_DIGEST_LOCK`, ...).
 
 On any failure (input that is not YAML, an image that cannot be resolved) nothing at all is
 written to stdout and the exit status is non-zero, so Helm stops instead of installing tags:

@@ -15,17 +15,20 @@ reach a registry do not pay for it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
-from image_digest.errors import DigestError, NotFoundError
+from image_digest.errors import DigestError, NotFoundError, RegistryError
 from image_digest.keychain import Keychain
 from image_digest.lookup.batch import run_batch
 from image_digest.lookup.flight import SingleFlight
 from image_digest.lookup.found import Found
+from image_digest.mirrors import Mirrors
 from image_digest.platform import Platform, parse_platform
 from image_digest.reference import Reference, parse
 from image_digest.resolved import ResolvedImage, Source
@@ -40,9 +43,14 @@ if TYPE_CHECKING:
 Key = tuple[str, str | None]
 T = TypeVar("T")
 
+logger = logging.getLogger("image_digest")
+
 
 class Lookup:
-    """Asks registries what references name; thread-safe; never reads or writes a lock file."""
+    """Asks registries what references name; thread-safe; never reads or writes a lock file.
+
+    With `mirrors`, `find` asks a mirrored reference's mirror (see `image_digest.mirrors`);
+    `upstream` asks the source itself once, without retries, so a stale mirror can be named."""
 
     def __init__(
         self,
@@ -51,12 +59,15 @@ class Lookup:
         options: TransportOptions,
         max_workers: int,
         with_labels: bool = False,
+        mirrors: Mirrors | None = None,
     ):
         self.options = options
         self.max_workers = max_workers
         self.with_labels = with_labels
+        self.mirrors = mirrors or Mirrors()
         self._keychain = keychain
         self._transports: dict[str, RegistryTransport] = {}
+        self._unreachable: set[str] = set()  # upstreams of mirrors that did not answer
         self._found: SingleFlight[Found] = SingleFlight()
         self._manifests: ManifestLookup | None = None  # with the first client: it needs HTTP
         self._lock = threading.Lock()
@@ -72,13 +83,30 @@ class Lookup:
         fetch: bool = False,
         within: Deadline | None = None,
     ) -> Found:
-        """What the tag `reference` names (for `wanted`), asked once per lookup's lifetime."""
+        """What the tag `reference` names (for `wanted`), asked once per lookup's lifetime;
+        a mirrored reference is asked of its mirror."""
         if reference.digest is not None:
             return Found(reference.digest, None, None)
+        asked = self.mirrors.route(reference) or reference
         return self._found.get(
             _key(reference, wanted),
-            lambda: self.ask(reference, wanted, text, self.with_labels, fetch, within),
+            lambda: self.ask(asked, wanted, text, self.with_labels, fetch, within),
         )
+
+    def upstream(self, reference: Reference, wanted: Platform | None, text: str) -> Found | None:
+        """What the mirrored `reference`'s own registry says, asked once without retries; None
+        when it does not answer (an air gap: a registry that fails at the connection level is
+        not asked again by this lookup)."""
+        if reference.registry in self._unreachable:
+            return None
+        try:
+            return self.ask(reference, wanted, text, False, quick=True)
+        except DigestError as exc:
+            if isinstance(exc, RegistryError) and exc.status is None:
+                with self._lock:
+                    self._unreachable.add(reference.registry)
+            logger.debug("upstream of %s not compared with its mirror: %s", text, exc)
+            return None
 
     def known(self, reference: Reference, wanted: Platform | None) -> bool:
         """Whether `find` would answer without a request."""
@@ -92,9 +120,12 @@ class Lookup:
         with_labels: bool,
         fetch: bool = False,
         within: Deadline | None = None,
+        *,
+        quick: bool = False,
     ) -> Found:
-        """Ask the registry now, uncached (`fetch`: GET the manifest instead of a HEAD)."""
-        client, manifests = self.client(reference), self._manifests
+        """Ask the registry now, uncached (`fetch`: GET the manifest instead of a HEAD;
+        `quick`: no retries)."""
+        client, manifests = self.client(reference, quick), self._manifests
         assert manifests is not None  # made with the first client
         with self.deadline(within) as deadline:
             try:
@@ -216,7 +247,8 @@ class Lookup:
         """One reference's time bound, ending with the batch it is `within`."""
         return Deadline(self.options.total_timeout, within=within)
 
-    def client(self, reference: Reference) -> RegistryClient:
+    def client(self, reference: Reference, quick: bool = False) -> RegistryClient:
+        """The registry's client; `quick`: one without retries (a mirror's upstream)."""
         from image_digest.lookup.manifests import ManifestLookup
         from image_digest.registry import RegistryClient
         from image_digest.transport.http import RegistryTransport
@@ -224,12 +256,14 @@ class Lookup:
         with self._lock:
             if self._manifests is None:
                 self._manifests = ManifestLookup()
-            transport = self._transports.get(reference.registry)
+            key = f"quick:{reference.registry}" if quick else reference.registry
+            transport = self._transports.get(key)
             if transport is None:
+                options = replace(self.options, retries=0) if quick else self.options
                 transport = RegistryTransport(
-                    reference.registry, reference.api_host, self._keychain, self.options
+                    reference.registry, reference.api_host, self._keychain, options
                 )
-                self._transports[reference.registry] = transport
+                self._transports[key] = transport
         return RegistryClient(transport)
 
     def _prefetch_tokens(
@@ -237,7 +271,8 @@ class Lookup:
     ) -> None:
         """One token request per registry for all its repositories, before the HEADs."""
         by_registry: dict[str, list[Reference]] = defaultdict(list)
-        for reference in references:
+        for written in references:
+            reference = self.mirrors.route(written) or written
             by_registry[reference.registry].append(reference)
         jobs = [
             pool.submit(
@@ -301,12 +336,16 @@ def resolved(
     source: Source,
     warning: str | None = None,
     held_back: str | None = None,
+    *,
+    keep_tag: bool = False,
+    mirror: Reference | None = None,
 ) -> ResolvedImage:
-    """The result for `text` as the user spelled it."""
+    """The result for `text` as the user spelled it; `reference` is the name to deploy (the
+    program's, or its mirror's), with its tag kept when `keep_tag`."""
     return ResolvedImage(
         reference=text,
         digest=found.digest,
-        repo_digest=reference.with_digest(found.digest),
+        repo_digest=reference.with_digest(found.digest, keep_tag=keep_tag),
         media_type=found.media_type,
         platform=found.platform,
         labels=found.labels,
@@ -315,6 +354,7 @@ def resolved(
         labels_platform=found.labels_platform,
         created=found.created,
         held_back=held_back,
+        mirror=str(mirror) if mirror is not None else None,
     )
 
 

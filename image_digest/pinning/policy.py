@@ -2,9 +2,11 @@
 
 Over a read-only `Lookup`: the lock file and its modes (`resolve` asks the registry and records,
 `locked` answers from the lock alone, `fallback` uses the lock when the registry fails),
-`min_age` (keep the locked digest while a new one is too young) and recording. Recording is
-one `LockFile.record` per call or batch, concurrent calls coalesced (`recorder`); `deferred()`
-holds it until `commit()`, so a command can write the lock only once everything else succeeded.
+`min_age` (keep the locked digest while a new one is too young), mirrors (which name a pin is
+deployed from; a mirror whose digest differs from its upstream's is warned about) and
+recording. Recording is one `LockFile.record` per call or batch, concurrent calls coalesced
+(`recorder`); `deferred()` holds it until `commit()`, so a command can write the lock only
+once everything else succeeded.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from image_digest.lockfile import LockFile, LockPin
 from image_digest.lookup import Found, Lookup
 from image_digest.lookup.flight import SingleFlight
 from image_digest.lookup.registries import resolved, spellings
+from image_digest.mirrors import DeployFrom
 from image_digest.pinning.modes import LOCK_ENV, Mode
 from image_digest.pinning.recorder import Recorder
 from image_digest.platform import Platform, parse_platform
@@ -42,10 +45,14 @@ class Pin:
     source: Source = "registry"
     warning: str | None = None
     held_back: str | None = None
+    mirror: Reference | None = None
 
 
 class PinningPolicy:
-    """Pins references with `lookup` under a mode, a lock file and `min_age`; thread-safe."""
+    """Pins references with `lookup` under a mode, a lock file and `min_age`; thread-safe.
+
+    `keep_tag` writes readable pins (`repo:tag@sha256:...`); `deploy_from="mirror"` names a
+    mirrored reference's mirror in its pin (the lock records the program's reference)."""
 
     def __init__(
         self,
@@ -55,6 +62,8 @@ class PinningPolicy:
         mode: Mode,
         min_age: timedelta | None,
         clock: Callable[[], datetime],
+        keep_tag: bool = False,
+        deploy_from: DeployFrom = "program",
     ):
         if mode in ("locked", "fallback") and lock is None:
             raise LockError(f"mode {mode!r} needs a lock file: pass lock=PATH or set {LOCK_ENV}")
@@ -63,6 +72,8 @@ class PinningPolicy:
         self.mode = mode
         self.min_age = min_age
         self.clock = clock
+        self.keep_tag = keep_tag
+        self.deploy_from = deploy_from
         self._pins: SingleFlight[Pin] = SingleFlight()
         self._recorder = Recorder(lock) if lock is not None else None
         self._pending: list[LockPin] = []
@@ -75,7 +86,7 @@ class PinningPolicy:
         """Pin one reference and record it (or hold it for `commit`, when deferred)."""
         pin = self.pin(reference, wanted, ref)
         self.record([(reference, wanted, pin)])
-        return _result(ref, reference, pin)
+        return self._result(ref, reference, pin)
 
     def pin_each(
         self, refs: Iterable[str], platform: str | None = None, *, fetch_manifests: bool = False
@@ -93,7 +104,9 @@ class PinningPolicy:
         self.record((r, wanted, p) for r, p in pins.items() if isinstance(p, Pin))
         for reference, pin in pins.items():
             for ref in groups[reference]:
-                outcome[ref] = pin if isinstance(pin, DigestError) else _result(ref, reference, pin)
+                outcome[ref] = (
+                    pin if isinstance(pin, DigestError) else self._result(ref, reference, pin)
+                )
         return {ref: outcome[ref] for ref in dict.fromkeys(refs) if ref in outcome}
 
     def pin(
@@ -138,7 +151,28 @@ class PinningPolicy:
                 raise
             return self._fall_back(reference, wanted, text, exc)
         pin = Pin(found)
+        if (mirror := self.lookup.mirrors.route(reference)) is not None:
+            pin = self._against_upstream(reference, mirror, wanted, text, found)
         return pin if self.min_age is None else self._hold_back(reference, wanted, text, pin)
+
+    def _against_upstream(
+        self,
+        reference: Reference,
+        mirror: Reference,
+        wanted: Platform | None,
+        text: str,
+        found: Found,
+    ) -> Pin:
+        """The mirror's answer; with a warning naming both digests when the upstream (asked
+        once, without retries) answers another. An upstream that does not answer is fine."""
+        from image_digest.mirrors import stale_message
+
+        upstream = self.lookup.upstream(reference, wanted, text)
+        if upstream is None or upstream.digest == found.digest:
+            return Pin(found, mirror=mirror)
+        warning = stale_message(text, mirror, reference, found.digest, upstream.digest)
+        logger.warning("%s", warning)
+        return Pin(found, warning=warning, mirror=mirror)
 
     def _hold_back(self, reference: Reference, wanted: Platform | None, text: str, pin: Pin) -> Pin:
         """`min_age`: keep the locked digest while the tag's new one is too young."""
@@ -152,7 +186,7 @@ class PinningPolicy:
         if entry is not None and entry.digest == found.digest:
             return pin
         if found.created is None:
-            created = self.lookup.details(reference, found, text).created
+            created = self.lookup.details(pin.mirror or reference, found, text).created
             found = replace(found, created=created)
         now = self.clock()
 
@@ -172,7 +206,7 @@ class PinningPolicy:
             )
             warning = unheld_message(text, found.digest, why, age, self.min_age, now)
             logger.warning("%s", warning)
-            return Pin(found, "registry", warning)
+            return Pin(found, "registry", warning, mirror=pin.mirror)
         assert lock is not None
         warning = held_message(text, found.digest, entry.digest, lock.path, age, self.min_age, now)
         logger.warning("%s", warning)
@@ -222,6 +256,22 @@ class PinningPolicy:
                 reference=text,
             )
         return Pin(Found(entry.digest, entry.media_type, entry.platform), "lock")
+
+    def _result(self, text: str, reference: Reference, pin: Pin) -> ResolvedImage:
+        """`text`'s result, named as deployed: the program's reference, or its mirror's."""
+        deployed = reference
+        if self.deploy_from == "mirror":
+            deployed = self.lookup.mirrors.route(reference) or reference
+        return resolved(
+            text,
+            deployed,
+            pin.found,
+            pin.source,
+            pin.warning,
+            pin.held_back,
+            keep_tag=self.keep_tag,
+            mirror=pin.mirror,
+        )
 
     # -- recording ----------------------------------------------------------------------------
 
@@ -278,7 +328,3 @@ def _provenance(found: Found) -> tuple[str | None, ...]:
         return ()
     known = Provenance.of(found.labels, found.created)
     return (known.revision, known.source, known.version, known.created)
-
-
-def _result(text: str, reference: Reference, pin: Pin) -> ResolvedImage:
-    return resolved(text, reference, pin.found, pin.source, pin.warning, pin.held_back)

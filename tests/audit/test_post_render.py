@@ -288,3 +288,23 @@ def test_an_alias_bomb_on_stdin_is_one_line_and_nothing_written() -> None:
         "image-digest refuses (a limit against alias bombs); write the values out "
         "(nothing was written)"
     ]
+
+
+def test_keep_tag_writes_readable_pins_repo_tag_at_digest(
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
+) -> None:
+    chart = Chart(registry, unique_repo, "helm-create-demo.yaml")
+
+    done = run_cli("post-render", "--keep-tag", "--lock", tmp_path / "lock", stdin=chart.text)
+
+    assert done.returncode == 0, done.stderr
+    expected = chart.text
+    for tagged, pinned in chart.pins.items():
+        reference = parse(tagged)
+        readable = pinned if reference.tag is None else pinned.replace("@", f":{reference.tag}@")
+        expected = expected.replace(f'"{tagged}"', f'"{readable}"').replace(
+            f"image: {tagged}\n", f"image: {readable}\n"
+        )
+    assert done.stdout == expected
+    assert ":1.16.0@sha256:" in done.stdout
+    assert run_cli("audit", "-", stdin=done.stdout).returncode == 0

@@ -18,7 +18,12 @@ from tests.support.images import build_image
 DOC = "docs/workflows.md"
 HOST = "registry.example.com"
 #: `check` runs after `api:prod` moved, so it exits 1 and shows the change; the rest succeed.
-EXPECTED_EXIT = {"check": 1, "check --json": 1}
+EXPECTED_EXIT = {
+    "check": 1,
+    "check --json": 1,
+    # The second `lock` took the moved tag into staging's lock: production differs.
+    "diff environments/prod/image-digest.lock image-digest.lock": 1,
+}
 
 
 def commands() -> list[list[str]]:
@@ -77,4 +82,8 @@ def test_every_image_digest_command_in_workflows_md_runs(registry, tmp_path):
                 f"{registry.host}/team/api",
                 f"{registry.host}/team/worker",
             }
-    assert sorted(set(ran)) == ["check", "lock", "pins", "resolve"]
+        if words == "diff image-digest.lock environments/prod/image-digest.lock":
+            assert "deploy the same digests (2 repositories)" in done.stderr
+        if words == "diff environments/prod/image-digest.lock image-digest.lock":
+            assert done.stdout.startswith(f"~ {registry.host}/team/api: sha256:")
+    assert sorted(set(ran)) == ["check", "diff", "lock", "pins", "resolve"]

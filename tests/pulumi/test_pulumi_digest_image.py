@@ -226,6 +226,9 @@ def test_state_and_provider_hold_no_credential(
         "insecure_registries": (),
         "min_age": None,
         "total_timeout": None,
+        "keep_tag": False,
+        "mirrors": (),
+        "deploy_from": None,
     }
     everything = json.dumps(
         [image.raw_inputs, image.checked, image.outputs, deployment["app"].inputs], default=str

@@ -127,6 +127,19 @@ def test_release_values_are_pinned_where_the_chart_reads_them(
     assert 'postrender="image-digest-post-render"' in warning
 
 
+def test_keep_tag_pins_a_string_value_readably_and_blocks_as_usual(pushed: Pushed) -> None:
+    def program() -> None:
+        pin_images(keep_tag=True)
+        k8s.helm.v3.Release("ingress", chart="ingress-nginx", values=release_values(pushed))
+
+    deployed = run_program(program, preview=True)
+
+    expected = expected_values(pushed)
+    digest = pushed.digests["busybox", "1.36"]
+    expected["extraContainers"][0]["image"] = f"{pushed.repository('busybox')}:1.36@{digest}"
+    assert deployed["ingress"].inputs["values"] == expected
+
+
 def test_a_release_with_the_post_renderer_is_not_warned_and_a_partial_block_is_named(
     pushed: Pushed,
 ) -> None:
