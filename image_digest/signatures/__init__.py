@@ -1,0 +1,34 @@
+"""Cosign signature verification: pin a digest only when a signature by the key verifies.
+
+`load_key` reads a PEM public key; `verify_digest` finds a digest's signatures on its registry
+(the `.sig` tag and OCI 1.1 referrers) and returns the `Verification` that counts, or raises
+a `SignatureError` saying why none does. `Resolver(verify=...)` uses these.
+"""
+
+from image_digest.signatures.errors import (
+    BadSignatureError,
+    InvalidKeyError,
+    OtherDigestError,
+    OtherIdentityError,
+    SignatureError,
+    UnsignedImageError,
+)
+from image_digest.signatures.keys import VerificationKey, key_from_pem, load_key
+from image_digest.signatures.online import verify_digest
+from image_digest.signatures.verify import Verification, from_record, judge
+
+__all__ = [
+    "BadSignatureError",
+    "InvalidKeyError",
+    "OtherDigestError",
+    "OtherIdentityError",
+    "SignatureError",
+    "UnsignedImageError",
+    "Verification",
+    "VerificationKey",
+    "from_record",
+    "judge",
+    "key_from_pem",
+    "load_key",
+    "verify_digest",
+]
