@@ -17,7 +17,11 @@ JSON with sorted keys and entries, one entry per (canonical reference, platform)
 
 `platform` appears when the entry was resolved for one; `revision`, `source`, `version` and
 `created` (the image's OCI labels, see `provenance`) when they were read; `first_seen` maps a
-newer digest the tag points at but that `min_age` holds back to when it was first seen. An
+newer digest the tag points at but that `min_age` holds back to when it was first seen;
+`signature` (`key`, `payload`, `signature`) is the cosign signature the digest was verified
+with, and by which key's fingerprint, when it was (see `image_digest.signatures`). A top-level
+`settings` object is the project's resolver settings (`verify_key`: the public key file that
+signatures are verified with, relative to the lock's directory); writes keep it as it is. An
 entry keeps the date it was first resolved to its digest, so re-resolving to the same digest
 changes nothing and git shows no noise. Writes take a file lock (`<lock>.flock` beside the
 file), re-read, merge and replace the file atomically, so concurrent writers (parallel CI
@@ -68,6 +72,7 @@ class LockEntry:
     version: str | None = None
     created: str | None = None
     first_seen: Mapping[str, str] = field(default_factory=dict)
+    signature: Mapping[str, str] | None = None
 
     @property
     def key(self) -> Key:
@@ -93,6 +98,8 @@ class LockEntry:
                 data[name] = value
         if self.first_seen:
             data["first_seen"] = dict(sorted(self.first_seen.items()))
+        if self.signature:
+            data["signature"] = dict(sorted(self.signature.items()))
         return data
 
 
@@ -107,6 +114,7 @@ class LockPin(NamedTuple):
     source: str | None = None
     version: str | None = None
     created: str | None = None
+    signature: Mapping[str, str] | None = None
 
     @property
     def provenance(self) -> Provenance:
@@ -125,6 +133,7 @@ class LockFile:
         self.path = Path(path)
         self.clock = clock or utc_now
         self._entries: dict[Key, LockEntry] | None = None
+        self._settings: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def exists(self) -> bool:
@@ -135,6 +144,12 @@ class LockFile:
         with self._lock:
             return self._load().get((reference, platform or ""))
 
+    def settings(self) -> dict[str, Any]:
+        """The lock's `settings` object ({} when it has none); raises `LockError` if invalid."""
+        with self._lock:
+            self._load()
+            return dict(self._settings)
+
     def entries(self) -> list[LockEntry]:
         """Every entry, sorted; raises `LockError` if the file is not a valid lock."""
         with self._lock:
@@ -144,7 +159,9 @@ class LockFile:
         """Merge `(reference, platform, digest, media_type[, revision, source, ...])` pins.
 
         An entry whose digest is unchanged keeps its `resolved_at`; it only gains provenance
-        it lacked (a digest's labels never change) and forgets digests it had held back. A
+        it lacked (a digest's labels never change) and a signature by a key it had none by
+        (one by the same key is kept: re-signing makes no noise), and forgets digests it had
+        held back. A
         new digest is dated when this lock first saw it (`first_seen`), else now. The file
         is written only if something changed; returns whether it was.
         """
@@ -164,8 +181,13 @@ class LockFile:
                         for name in _PROVENANCE
                         if getattr(pin, name) and not getattr(old, name)
                     }
-                    if gained or old.first_seen:
-                        entries[key] = replace(old, first_seen={}, **gained)
+                    signature = old.signature
+                    if pin.signature and (old.signature or {}).get("key") != pin.signature.get(
+                        "key"
+                    ):
+                        signature = pin.signature
+                    if gained or old.first_seen or signature is not old.signature:
+                        entries[key] = replace(old, first_seen={}, signature=signature, **gained)
                         changed = True
                     continue
                 seen = old.first_seen.get(pin.digest) if old is not None else None
@@ -176,6 +198,7 @@ class LockFile:
                     pin.media_type,
                     seen or now,
                     **{name: getattr(pin, name) for name in _PROVENANCE},
+                    signature=pin.signature or None,
                 )
                 changed = True
             return changed
@@ -222,11 +245,11 @@ class LockFile:
 
     def _update(self, change: Callable[[dict[Key, LockEntry]], bool]) -> bool:
         with self._lock, self._file_lock():
-            entries = _read(self.path)
+            entries, settings = _read_document(self.path)
             changed = change(entries)
             if changed:
-                _write_atomically(self.path, entries)
-            self._entries = entries
+                _write_atomically(self.path, entries, settings)
+            self._entries, self._settings = entries, settings
             return changed
 
     @contextlib.contextmanager
@@ -254,25 +277,27 @@ class LockFile:
 
     def _load(self) -> dict[Key, LockEntry]:
         if self._entries is None:
-            self._entries = _read(self.path)
+            self._entries, self._settings = _read_document(self.path)
         return self._entries
 
 
-def render(entries: dict[Key, LockEntry]) -> str:
+def render(entries: dict[Key, LockEntry], settings: Mapping[str, Any] | None = None) -> str:
     """The file's exact text for `entries` (stable: the same entries give the same bytes)."""
-    document = {
+    document: dict[str, Any] = {
         "format": LOCK_FORMAT,
         "images": [entry.to_json() for _, entry in sorted(entries.items())],
     }
+    if settings:
+        document["settings"] = dict(settings)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
-def _read(path: Path) -> dict[Key, LockEntry]:
+def _read_document(path: Path) -> tuple[dict[Key, LockEntry], dict[str, Any]]:
     untouched = "it was left untouched"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return {}, {}
     except UnicodeDecodeError:
         raise LockError(
             f"lock file {path} is not UTF-8 text, so not an image-digest lock; {untouched}: "
@@ -312,7 +337,22 @@ def _read(path: Path) -> dict[Key, LockEntry]:
                 f"{untouched}: keep one of them (a merge gone wrong?)"
             )
         entries[entry.key] = entry
-    return entries
+    return entries, _settings(document.get("settings"), path)
+
+
+def _settings(value: Any, path: Path) -> dict[str, Any]:
+    """The `settings` object: kept as written; the settings this module knows are checked."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LockError(f'lock file {path}: "settings" must be an object; it was left untouched')
+    verify_key = value.get("verify_key")
+    if verify_key is not None and (not isinstance(verify_key, str) or not verify_key):
+        raise LockError(
+            f'lock file {path}: settings "verify_key" must be the path of a PEM public key '
+            "(relative to the lock's directory); it was left untouched"
+        )
+    return dict(value)
 
 
 def _entry(item: Any, path: Path, position: int) -> LockEntry:
@@ -355,7 +395,26 @@ def _entry(item: Any, path: Path, position: int) -> LockEntry:
         _optional_string(item, "resolved_at", where) or "",
         **{name: _optional_string(item, name, where) for name in _PROVENANCE},
         first_seen=_first_seen(item.get("first_seen"), where),
+        signature=_signature(item.get("signature"), where),
     )
+
+
+def _signature(value: Any, where: str) -> dict[str, str] | None:
+    """`{"key": "sha256:...", "payload": base64, "signature": base64}`: the verified signature."""
+    if value is None:
+        return None
+    names = ("key", "payload", "signature")
+    if (
+        not isinstance(value, dict)
+        or set(value) != set(names)
+        or not all(isinstance(value[name], str) and value[name] for name in names)
+    ):
+        raise LockError(
+            f"{where}: 'signature' must be an object of strings 'key', 'payload' and "
+            "'signature' (written by `image-digest lock --verify-key`); the file was left "
+            "untouched"
+        )
+    return dict(value)
 
 
 def _first_seen(value: Any, where: str) -> dict[str, str]:
@@ -388,7 +447,9 @@ def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
     raise LockError(f"{where}: {name!r} must be a string; the file was left untouched")
 
 
-def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
+def _write_atomically(
+    path: Path, entries: dict[Key, LockEntry], settings: Mapping[str, Any] | None = None
+) -> None:
     """Write a temporary file beside `path`, fsync it, rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # on first write: most runs only read
@@ -397,7 +458,7 @@ def _write_atomically(path: Path, entries: dict[Key, LockEntry]) -> None:
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(render(entries))
+            handle.write(render(entries, settings))
             handle.flush()
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())

@@ -552,11 +552,11 @@ def resolve(ref: str, platform: str | None = None) -> ResolvedImage:
         return resolver.resolve(ref, platform=platform)
 
 
-def _provenance(found: Found) -> tuple[str | None, ...]:
+def _provenance(found: Found) -> tuple[str | None, str | None, str | None, str | None]:
     from image_digest.provenance import Provenance
 
     if found.labels is None:
-        return ()
+        return (None, None, None, None)
     known = Provenance.of(found.labels, found.created)
     return (known.revision, known.source, known.version, known.created)
 
