@@ -15,6 +15,7 @@ from image_digest.signatures.errors import (
 )
 from image_digest.signatures.keys import VerificationKey, key_from_pem, load_key
 from image_digest.signatures.online import verify_digest
+from image_digest.signatures.settings import VerifyOption, verification_key
 from image_digest.signatures.verify import Verification, from_record, judge
 
 __all__ = [
@@ -26,9 +27,11 @@ __all__ = [
     "UnsignedImageError",
     "Verification",
     "VerificationKey",
+    "VerifyOption",
     "from_record",
     "judge",
     "key_from_pem",
     "load_key",
+    "verification_key",
     "verify_digest",
 ]
