@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -36,22 +35,13 @@ from image_digest.signatures.payload import (
     referrers_tag,
     signature_tag,
 )
+from image_digest.signatures.verify import Candidate
 from image_digest.transport import Deadline
 from image_digest.transport.body import BodyTooLargeError, read_capped
 
 #: Signature layers read per digest at most: a hostile registry cannot make us fetch more.
 MAX_SIGNATURES = 32
 _MAX_BODY = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One signature layer as stored: the payload, its signature, and where it was found."""
-
-    payload: bytes
-    signature: bytes
-    signature_b64: str
-    where: str
 
 
 def candidates(

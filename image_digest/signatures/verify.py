@@ -28,8 +28,17 @@ from image_digest.signatures.errors import (
     UnsignedImageError,
 )
 from image_digest.signatures.keys import VerificationKey
-from image_digest.signatures.locate import Candidate
 from image_digest.signatures.payload import SIGNATURE_TYPES, claims_of, same_repository
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One signature layer as stored: the payload, its signature, and where it was found."""
+
+    payload: bytes
+    signature: bytes
+    signature_b64: str
+    where: str
 
 
 @dataclass(frozen=True)

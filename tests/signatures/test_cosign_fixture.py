@@ -29,8 +29,9 @@ from image_digest.signatures import (
     judge,
     key_from_pem,
 )
-from image_digest.signatures.locate import Candidate, candidates
+from image_digest.signatures.locate import candidates
 from image_digest.signatures.payload import claims_of
+from image_digest.signatures.verify import Candidate
 from image_digest.transport import Deadline, RegistryTransport, TransportOptions
 from tests.support import cosign
 from tests.support.images import OCI_MANIFEST
