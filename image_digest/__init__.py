@@ -32,6 +32,13 @@ from image_digest.reference import Reference, has_digest, parse
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver, resolve
 from image_digest.selection import needs_resolution
+from image_digest.signatures.errors import (
+    BadSignatureError,
+    OtherDigestError,
+    OtherIdentityError,
+    SignatureError,
+    UnsignedImageError,
+)
 from image_digest.transport import TransportOptions
 
 __version__ = "0.1.0"
@@ -46,6 +53,7 @@ __all__ = [
     "MODES",
     "MODE_ENV",
     "AuthenticationError",
+    "BadSignatureError",
     "Basic",
     "BatchResolutionError",
     "DigestError",
@@ -58,6 +66,8 @@ __all__ = [
     "LockError",
     "LockFile",
     "NotFoundError",
+    "OtherDigestError",
+    "OtherIdentityError",
     "PinError",
     "PlatformNotFoundError",
     "Reference",
@@ -65,8 +75,10 @@ __all__ = [
     "RepositoryNotFoundError",
     "ResolvedImage",
     "Resolver",
+    "SignatureError",
     "TagNotFoundError",
     "TransportOptions",
+    "UnsignedImageError",
     "__version__",
     "has_digest",
     "needs_resolution",

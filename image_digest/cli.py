@@ -24,6 +24,7 @@ from image_digest.commands.options import (
     add_min_age_option,
     add_registry_options,
     add_resolver_options,
+    add_verify_option,
     resolver_from,
 )
 from image_digest.commands.pins import run_pins
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "messages stay on stderr)",
     )
     add_min_age_option(lock)
+    add_verify_option(lock)
     add_registry_options(lock)
     lock.set_defaults(run=run_lock)
 
@@ -150,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead, HEAD every locked digest (by digest, not tag): exit 1 naming each one "
         "the registry deleted, 3 for those it will not show (401/403)",
     )
+    add_verify_option(check)
     add_registry_options(check)
     check.set_defaults(run=run_check)
 

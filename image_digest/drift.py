@@ -24,13 +24,17 @@ from image_digest.lockfile import LockEntry, LockFile
 from image_digest.provenance import Provenance, compare_url
 from image_digest.reference import parse
 from image_digest.resolved import ResolvedImage
+from image_digest.signatures.errors import SignatureError
 
 if TYPE_CHECKING:
     from image_digest.resolver import Resolver
 
-Status = Literal["unchanged", "moved", "missing", "unchecked", "present", "deleted", "cannot_see"]
-#: Statuses that fail a gate: the deployment would change, or a pin cannot be deployed.
-DRIFT: tuple[Status, ...] = ("moved", "missing", "deleted")
+Status = Literal[
+    "unchanged", "moved", "missing", "unchecked", "present", "deleted", "cannot_see", "unverified"
+]
+#: Statuses that fail a gate: the deployment would change, or a pin cannot be deployed (its
+#: signature no longer verifies, with a resolver that verifies).
+DRIFT: tuple[Status, ...] = ("moved", "missing", "deleted", "unverified")
 STATUSES: tuple[Status, ...] = (
     "unchanged",
     "moved",
@@ -39,6 +43,7 @@ STATUSES: tuple[Status, ...] = (
     "present",
     "deleted",
     "cannot_see",
+    "unverified",
 )
 
 
@@ -94,6 +99,8 @@ def check_lock(resolver: Resolver, lock: LockFile, *, verify_exists: bool = Fals
         result = current[(entry.reference, entry.platform)]
         if isinstance(result, NotFoundError):
             finding = Finding(entry, "missing", note=str(result))
+        elif isinstance(result, SignatureError):
+            finding = Finding(entry, "unverified", note=str(result))
         elif isinstance(result, DigestError):
             finding = Finding(entry, "unchecked", note=str(result))
         elif result.digest == entry.digest:

@@ -2,7 +2,8 @@
 
 `pin`, `DigestImage`, `pin_images` and `PinImages` (Pulumi and CDKTF alike) either take the
 caller's own `Resolver` or build one from the same few options: the lock file and mode, labels,
-a cooldown for fresh digests (`min_age`), and the TLS settings a private registry needs. Both at
+a cooldown for fresh digests (`min_age`), the TLS settings a private registry needs, and the
+public key every digest's cosign signature is verified with (`verify`, a path). Both at
 once is ambiguous (which lock wins?), so it is a `TypeError` when the entry point is called, in
 every package, not later at synth.
 """
@@ -31,6 +32,7 @@ class ResolverOptions:
     ca_bundle: str | None = None
     insecure_registries: tuple[str, ...] = field(default=())
     min_age: timedelta | None = None
+    verify: str | None = None
 
     def build(self) -> Resolver:
         """A fresh resolver with these options (None: the environment variables decide)."""
@@ -41,6 +43,7 @@ class ResolverOptions:
             ca_bundle=self.ca_bundle,
             insecure_registries=self.insecure_registries,
             min_age=self.min_age,
+            verify=self.verify,
         )
 
     def given(self) -> list[str]:
@@ -56,6 +59,7 @@ def resolver_options(
     ca_bundle: str | os.PathLike[str] | None = None,
     insecure_registries: Iterable[str] = (),
     min_age: str | timedelta | None = None,
+    verify: str | os.PathLike[str] | None = None,
 ) -> ResolverOptions:
     """The options, checked now: a wrong mode, a host list given as one string or a duration
     that does not parse fails here, when the entry point is called."""
@@ -68,6 +72,7 @@ def resolver_options(
         ca_bundle=os.fspath(ca_bundle) if ca_bundle is not None else None,
         insecure_registries=tuple(sorted(host_set("insecure_registries", insecure_registries))),
         min_age=parse_duration(min_age) if min_age is not None else None,
+        verify=os.fspath(verify) if verify is not None else None,
     )
 
 

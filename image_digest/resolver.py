@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from image_digest.drift import Finding
     from image_digest.lookup import Found, ManifestLookup
     from image_digest.registry import RegistryClient
+    from image_digest.signatures import Verification, VerificationKey, VerifyOption
     from image_digest.transport.http import RegistryTransport
 
 Mode = Literal["resolve", "locked", "fallback"]
@@ -66,6 +67,7 @@ class _Pin:
     source: Source = "registry"
     warning: str | None = None
     held_back: str | None = None
+    verification: Verification | None = None
 
 
 class Resolver:
@@ -97,6 +99,14 @@ class Resolver:
     with no locked digest to keep, it resolves normally and the warning says so. Only a
     changed digest costs anything (its config: one or two requests). `clock` (a function
     returning an aware `datetime`) replaces the system clock for `min_age` and lock dates.
+
+    `verify` (a PEM public key's path, or an `image_digest.signatures.VerificationKey`; by
+    default the lock's `settings.verify_key`): every digest is pinned only when a cosign
+    signature by that key verifies for it (see `image_digest.signatures`), else a
+    `SignatureError` says why; never an unverified pin instead. A digest from the registry (or
+    written in the program) is verified there and the lock records the signature; a digest
+    from the lock (mode `locked`, a `fallback`) only if the lock records a signature by the
+    same key that verifies again, offline. `ResolvedImage.verified_by` names the key.
     """
 
     def __init__(
@@ -112,6 +122,7 @@ class Resolver:
         with_labels: bool = False,
         min_age: str | timedelta | None = None,
         clock: Callable[[], datetime] | None = None,
+        verify: VerifyOption = None,
         options: TransportOptions | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
@@ -162,11 +173,15 @@ class Resolver:
             raise LockError(
                 f"mode {self.mode!r} needs a lock file: pass lock=PATH or set {LOCK_ENV}"
             )
+        self._verify_option = verify
+        self._verify_key: VerificationKey | Literal[False] | None = False  # False: not yet read
         self._keychain = keychain or default_keychain(credentials)
         self._transports: dict[str, RegistryTransport] = {}
         self._pins: dict[tuple[str, str | None], Future[_Pin]] = {}
         self._manifests: ManifestLookup | None = None
         self._lock = threading.Lock()
+        if verify is not None:
+            self.verify_key()  # a bad key fails here, before any request
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -295,6 +310,15 @@ class Resolver:
             raise LockError(f"check() needs a lock file: pass lock=PATH or set {LOCK_ENV}")
         return check_lock(self, chosen, verify_exists=verify_exists)
 
+    def verify_key(self) -> VerificationKey | None:
+        """The key digests are verified with (`verify=`, else the lock's settings), or None."""
+        from image_digest.signatures import verification_key
+
+        with self._lock:
+            if self._verify_key is False:
+                self._verify_key = verification_key(self._verify_option, self.lock)
+            return self._verify_key
+
     def clear_cache(self) -> None:
         """Forget resolved tags, so the next lookups ask the registry again."""
         with self._lock:
@@ -332,7 +356,9 @@ class Resolver:
         if not owner:
             return future.result()
         try:
-            pin = self._lookup(reference, wanted, text, fetch)
+            pin = self._verified(
+                reference, wanted, text, self._lookup(reference, wanted, text, fetch)
+            )
         except BaseException as exc:
             with self._lock:
                 self._pins.pop(key, None)
@@ -357,6 +383,43 @@ class Resolver:
                 raise
             return self._fall_back(reference, wanted, text, exc)
         return pin if self.min_age is None else self._hold_back(reference, wanted, text, pin)
+
+    def _verified(
+        self, reference: Reference, wanted: Platform | None, text: str, pin: _Pin
+    ) -> _Pin:
+        """`pin` with the signature that verifies its digest, or a `SignatureError`.
+
+        A lock's digest (mode locked, a fallback) must carry a recorded signature by this key
+        that verifies again, offline; a held-back one too, else it is verified online. Any
+        other digest is verified against its registry."""
+        key = self.verify_key()
+        if key is None:
+            return pin
+        from image_digest.signatures import UnsignedImageError, from_record, verify_digest
+        from image_digest.transport.deadline import Deadline
+
+        digest = pin.found.digest
+        if pin.source == "lock" and self.lock is not None:
+            entry = self.lock.get(str(reference), str(wanted) if wanted else None)
+            record = entry.signature if entry is not None and entry.digest == digest else None
+            held = pin.held_back is not None
+            if not held or (record and record.get("key") == key.fingerprint):
+                where = f"lock file {self.lock.path}"
+                verified = from_record(record, key, reference, text, digest, where)
+                return replace(pin, verification=verified)
+        if self.mode == "locked":
+            raise UnsignedImageError(
+                f"refusing to pin {text}: its digest is written in the program, and mode "
+                "'locked' makes no registry requests, so its signature cannot be verified; "
+                "write the tag instead, so the lock records the signature, or use mode resolve",
+                reference=text,
+                digest=digest,
+                key=key.fingerprint,
+            )
+        client = self._client(reference)
+        with Deadline(self.options.total_timeout) as deadline:
+            verified = verify_digest(client, reference, text, digest, key, deadline)
+        return replace(pin, verification=verified)
 
     def _hold_back(
         self, reference: Reference, wanted: Platform | None, text: str, pin: _Pin
@@ -540,6 +603,7 @@ class Resolver:
                 p.found.media_type,
                 # Provenance when labels were read; `created` alone (min_age) is not recorded.
                 *_provenance(p.found),
+                signature=p.verification.to_json() if p.verification else None,
             )
             for r, w, p in pins
             if p.source == "registry"
@@ -575,6 +639,7 @@ def _resolved(text: str, reference: Reference, pin: _Pin) -> ResolvedImage:
         labels_platform=found.labels_platform,
         created=found.created,
         held_back=pin.held_back,
+        verified_by=pin.verification.key if pin.verification else None,
     )
 
 

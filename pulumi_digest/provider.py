@@ -69,6 +69,7 @@ class DigestImageProvider(ResourceProvider):
     ca_bundle: str | None = None
     insecure_registries: tuple[str, ...] = ()
     min_age: timedelta | None = None
+    verify: str | None = None
 
     def __init__(
         self,
@@ -79,6 +80,7 @@ class DigestImageProvider(ResourceProvider):
         ca_bundle: str | None = None,
         insecure_registries: tuple[str, ...] = (),
         min_age: timedelta | None = None,
+        verify: str | None = None,
     ) -> None:
         super().__init__()
         self.lock = lock
@@ -87,6 +89,7 @@ class DigestImageProvider(ResourceProvider):
         self.ca_bundle = ca_bundle
         self.insecure_registries = insecure_registries
         self.min_age = min_age
+        self.verify = verify
 
     @classmethod
     def configured(cls, options: ResolverOptions) -> DigestImageProvider:

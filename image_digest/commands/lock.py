@@ -62,6 +62,7 @@ def run_lock(args: argparse.Namespace) -> int:
         mode="resolve",
         with_labels=args.labels,
         min_age=args.min_age,
+        verify=args.verify_key,
     ) as resolver:
         assert resolver.lock is not None
         lock = resolver.lock

@@ -7,6 +7,7 @@ import os
 
 from image_digest.commands.report import UsageError
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, Resolver
+from image_digest.signatures.settings import VerifyOption
 
 
 def add_registry_options(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +33,17 @@ def add_min_age_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_verify_option(parser: argparse.ArgumentParser) -> None:
+    """--verify-key: pin only digests a cosign signature by this public key verifies."""
+    parser.add_argument(
+        "--verify-key",
+        metavar="PATH",
+        help="PEM public key (cosign.pub: ECDSA P-256, RSA or Ed25519): pin a digest only when "
+        "a cosign signature by it verifies for that digest and repository, else fail naming "
+        "why (default: the lock's settings.verify_key, if any)",
+    )
+
+
 def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     """Options every resolving subcommand shares."""
     parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
@@ -53,6 +65,7 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--labels", action="store_true", help="also read image labels (one more request each)"
     )
+    add_verify_option(parser)
 
 
 def resolver_from(args: argparse.Namespace) -> Resolver:
@@ -68,15 +81,18 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
         mode=args.mode,
         with_labels=args.labels,
         min_age=args.min_age,
+        verify=args.verify_key,
     )
 
 
-def read_only_resolver(args: argparse.Namespace) -> Resolver:
+def read_only_resolver(args: argparse.Namespace, verify: VerifyOption = None) -> Resolver:
     """A `Resolver` with the registry options only: `lock=""` keeps IMAGE_DIGEST_LOCK and
-    IMAGE_DIGEST_MODE out, so a command that only reads (check, audit) never writes a lock."""
+    IMAGE_DIGEST_MODE out, so a command that only reads (check, audit) never writes a lock.
+    `verify`: the key that `check` verifies every digest with again."""
     return Resolver(
         insecure_registries=args.insecure_registry,
         ca_bundle=args.ca_bundle,
         lock="",
         mode="resolve",
+        verify=verify,
     )
