@@ -26,7 +26,7 @@ from image_digest.signatures import (
     key_from_pem,
 )
 from tests.support import cosign
-from tests.support.images import Image
+from tests.support.images import Image, build_image
 from tests.support.registry import RegistryServer
 
 
@@ -280,3 +280,43 @@ def test_a_pin_error_names_the_image_the_digest_and_why(
     message = str(pin_error)
     assert "my-stack/web" in message and ref in message and image.digest in message
     assert "UnsignedImageError" in message and "refusing to deploy by tag" in message
+
+
+def test_fallback_uses_only_a_locked_digest_whose_recorded_signature_verifies(
+    tmp_path: Path, key_file: Path, keys: cosign.KeyPair, lock_path: Path
+) -> None:
+    """The registry goes down: a signed entry is still pinned (its record verifies offline,
+    with a warning), an entry locked without a signature is refused, not pinned unverified."""
+    with RegistryServer("plain") as own:
+        name = f"{own.host}/app"
+        signed_image, plain_image = build_image("fallback signed"), build_image("fallback plain")
+        own.push("app", "signed", signed_image)
+        own.push("app", "plain", plain_image)
+        signature = cosign.Signature.make(keys, name, signed_image.digest)
+        cosign.push_signature(own.client("app"), signed_image.digest, [signature])
+        with Resolver(verify=key_file, lock=lock_path) as resolver:
+            resolver.resolve(f"{name}:signed")
+        with Resolver(lock=lock_path) as resolver:
+            resolver.resolve(f"{name}:plain")
+        own.stop()
+        with Resolver(verify=key_file, lock=lock_path, mode="fallback", retries=0) as resolver:
+            kept = resolver.resolve(f"{name}:signed")
+            assert (kept.source, kept.digest) == ("lock", signed_image.digest)
+            assert kept.warning is not None and kept.verified_by is not None
+            with pytest.raises(UnsignedImageError, match="records no signature"):
+                resolver.resolve(f"{name}:plain")
+
+
+def test_the_pulumi_provider_keeps_the_key_in_its_options(
+    signed: Callable[[str], tuple[str, Image]], key_file: Path
+) -> None:
+    """`DigestImage`'s provider is pickled into state with the options it resolves with."""
+    import pickle
+
+    from pulumi_digest.provider import DigestImageProvider
+
+    ref, _ = signed("v1")
+    provider = DigestImageProvider.configured(resolver_options(verify=key_file, lock=""))
+    restored = pickle.loads(pickle.dumps(provider))
+    assert restored._options().verify == str(key_file)
+    assert restored._resolve(ref, None).verified_by is not None
