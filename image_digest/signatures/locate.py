@@ -44,27 +44,52 @@ MAX_SIGNATURES = 32
 _MAX_BODY = 4 * 1024 * 1024
 
 
-def candidates(
+def tag_candidates(
     client: RegistryClient, text: str, repository: str, digest: str, deadline: Deadline
 ) -> list[Candidate]:
-    """Every cosign signature layer stored for `digest` in `repository` (maybe none)."""
-    manifests: list[tuple[str, dict[str, Any]]] = []
+    """The signature layers under `digest`'s `.sig` tag (maybe none): where cosign signs."""
     tag = signature_tag(digest)
     document = _get_json(client, text, repository, f"manifests/{tag}", MANIFEST_ACCEPT, deadline)
-    if document is not None:
-        manifests.append((f"tag {tag}", document))
+    if document is None:
+        return []
+    return _layers(client, text, repository, [(f"tag {tag}", document)], deadline)
+
+
+def referrer_candidates(
+    client: RegistryClient, text: str, repository: str, digest: str, deadline: Deadline
+) -> list[Candidate]:
+    """The signature layers of `digest`'s OCI 1.1 signature referrers (maybe none)."""
+    manifests: list[tuple[str, dict[str, Any]]] = []
     for referrer in _referrers(client, text, repository, digest, deadline):
         found = _get_json(
             client, text, repository, f"manifests/{referrer}", MANIFEST_ACCEPT, deadline
         )
         if found is not None and _subject_digest(found) == digest:
             manifests.append((f"referrer {referrer}", found))
+    return _layers(client, text, repository, manifests, deadline)
+
+
+def candidates(
+    client: RegistryClient, text: str, repository: str, digest: str, deadline: Deadline
+) -> list[Candidate]:
+    """Every cosign signature layer stored for `digest` in `repository` (maybe none)."""
+    return tag_candidates(client, text, repository, digest, deadline) + referrer_candidates(
+        client, text, repository, digest, deadline
+    )
+
+
+def _layers(
+    client: RegistryClient,
+    text: str,
+    repository: str,
+    manifests: list[tuple[str, dict[str, Any]]],
+    deadline: Deadline,
+) -> list[Candidate]:
     found_layers: list[Candidate] = []
     for where, manifest in manifests:
-        for layer in _signature_layers(manifest):
+        for layer_digest, annotation in _signature_layers(manifest):
             if len(found_layers) >= MAX_SIGNATURES:
                 return found_layers
-            layer_digest, annotation = layer
             payload = client.blob(text, repository, layer_digest, deadline)
             signature = _decoded(annotation)
             if signature is not None:

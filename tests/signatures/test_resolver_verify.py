@@ -320,3 +320,16 @@ def test_the_pulumi_provider_keeps_the_key_in_its_options(
     restored = pickle.loads(pickle.dumps(provider))
     assert restored._options().verify == str(key_file)
     assert restored._resolve(ref, None).verified_by is not None
+
+
+def test_verifying_a_cosign_signed_tag_costs_two_requests(
+    signed: Callable[[str], tuple[str, Image]], key_file: Path
+) -> None:
+    """The `.sig` tag and its payload blob; the referrers are asked only when it fails."""
+    ref, _ = signed("v1")
+    with Resolver(lock="") as plain:
+        plain.resolve(ref)
+        baseline = plain.request_count()
+    with Resolver(verify=key_file, lock="") as verifying:
+        verifying.resolve(ref)
+        assert verifying.request_count() == baseline + 2
