@@ -225,6 +225,7 @@ def test_state_and_provider_hold_no_credential(
         "ca_bundle": None,
         "insecure_registries": (),
         "min_age": None,
+        "verify": None,
     }
     everything = json.dumps(
         [image.raw_inputs, image.checked, image.outputs, deployment["app"].inputs], default=str
