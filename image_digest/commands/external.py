@@ -20,7 +20,7 @@ import json
 import sys
 from collections.abc import Mapping
 
-from image_digest.commands.options import add_registry_options
+from image_digest.commands.options import add_registry_options, add_verify_option
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, error, warn
 from image_digest.errors import DigestError
 from image_digest.platform import parse_platform
@@ -38,7 +38,9 @@ def run_external(args: argparse.Namespace) -> int:
     try:
         query = read_query(sys.stdin.read())
         with Resolver(
-            insecure_registries=args.insecure_registry, ca_bundle=args.ca_bundle
+            insecure_registries=args.insecure_registry,
+            ca_bundle=args.ca_bundle,
+            verify=args.verify_key,
         ) as resolver:
             result = resolver.resolve(query["image"], query.get("platform"))
     except (QueryError, DigestError, ValueError, TypeError) as exc:
@@ -106,4 +108,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "stderr with exit status 1. IMAGE_DIGEST_LOCK and IMAGE_DIGEST_MODE apply.",
     )
     add_registry_options(external)
+    add_verify_option(external)
     external.set_defaults(run=run_external)

@@ -333,3 +333,28 @@ def test_verifying_a_cosign_signed_tag_costs_two_requests(
     with Resolver(verify=key_file, lock="") as verifying:
         verifying.resolve(ref)
         assert verifying.request_count() == baseline + 2
+
+
+def test_terraform_external_data_source_verifies_with_verify_key(
+    signed: Callable[[str], tuple[str, Image]],
+    registry: RegistryServer,
+    unique_repo: str,
+    make_image: Callable[..., Image],
+    key_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+
+    ref, image = signed("v1")
+    unsigned = make_image()
+    registry.push(unique_repo, "plain", unsigned)
+    monkeypatch.delenv("IMAGE_DIGEST_LOCK", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"image": ref})))
+    assert main(["external", "--verify-key", str(key_file)]) == 0
+    assert json.loads(capsys.readouterr().out)["digest"] == image.digest
+    query = json.dumps({"image": f"{registry.host}/{unique_repo}:plain"})
+    monkeypatch.setattr("sys.stdin", io.StringIO(query))
+    assert main(["external", "--verify-key", str(key_file)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and unsigned.digest in captured.err
