@@ -358,3 +358,27 @@ def test_terraform_external_data_source_verifies_with_verify_key(
     assert main(["external", "--verify-key", str(key_file)]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and unsigned.digest in captured.err
+
+
+def test_a_token_registry_serves_signatures_to_the_same_credentials(
+    token_registry: RegistryServer,
+    unique_repo: str,
+    make_image: Callable[..., Image],
+    keys: cosign.KeyPair,
+    key_file: Path,
+) -> None:
+    """Bearer auth: the `.sig` tag and payload are read with the repository's pull token, and
+    no credential reaches an error."""
+    image, unsigned = make_image(), make_image()
+    token_registry.push(unique_repo, "v1", image)
+    token_registry.push(unique_repo, "plain", unsigned)
+    name = f"{token_registry.host}/{unique_repo}"
+    signature = cosign.Signature.make(keys, name, image.digest)
+    cosign.push_signature(token_registry.client(unique_repo), image.digest, [signature])
+    assert token_registry.credentials is not None
+    credentials = {token_registry.host: token_registry.credentials}
+    with Resolver(verify=key_file, lock="", credentials=credentials) as resolver:
+        assert resolver.resolve(f"{name}:v1").verified_by is not None
+        with pytest.raises(UnsignedImageError) as caught:
+            resolver.resolve(f"{name}:plain")
+    assert token_registry.password not in str(caught.value)
