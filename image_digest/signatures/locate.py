@@ -1,6 +1,7 @@
 """Where a digest's cosign signatures are: its `.sig` tag, and its OCI 1.1 referrers.
 
-Three places, all read-only and all asked (a signature may be in any of them):
+Three places, all read-only (a signature may be in any of them; `online` asks the tag first
+and the referrers only when no signature there counts):
 
 - the `sha256-<hex>.sig` tag, where cosign stores signatures by default;
 - the referrers API, `GET /v2/<repo>/referrers/<digest>?artifactType=...` (OCI distribution
