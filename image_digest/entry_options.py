@@ -3,7 +3,8 @@
 `pin`, `DigestImage`, `pin_images` and `PinImages` (Pulumi and CDKTF alike) and the CLI's
 commands either take the caller's own `Resolver` or build one from these options: the lock
 file and mode, labels, a cooldown for fresh digests (`min_age`), the TLS settings a private
-registry needs and the time bound per reference. Both a resolver and options at once is
+registry needs, the time bound per reference and the public key every digest's cosign
+signature is verified with (`verify`, a path). Both a resolver and options at once is
 ambiguous (which lock wins?), so it is a `TypeError` when the entry point is called, in every
 package, not later at synth.
 
@@ -44,6 +45,7 @@ class ResolverOptions:
     insecure_registries: tuple[str, ...] = field(default=())
     min_age: timedelta | None = None
     total_timeout: float | None = None
+    verify: str | None = None
 
     def build(self) -> Resolver:
         """A fresh resolver with these options."""
@@ -72,6 +74,7 @@ class ResolverSettings(TypedDict, total=False):
     insecure_registries: Iterable[str]
     min_age: str | timedelta | None
     total_timeout: float | None
+    verify: str | os.PathLike[str] | None
 
 
 def _mode(value: Any) -> str | None:
@@ -92,6 +95,7 @@ _NORMALIZE: dict[str, Callable[[Any], Any]] = {
     "insecure_registries": lambda v: tuple(sorted(host_set("insecure_registries", v))),
     "min_age": lambda v: parse_duration(v) if v is not None else None,
     "total_timeout": lambda v: timeout_seconds(v, "total_timeout") if v is not None else None,
+    "verify": _path,
 }
 
 

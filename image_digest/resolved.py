@@ -26,6 +26,9 @@ class ResolvedImage:
     whose config they came from, which for an index resolved without a platform is
     `linux/amd64` if it has one, else its first platform; `created` is that config's
     `created` time, as written.
+
+    `verified_by` is the fingerprint (`sha256:...`) of the key whose cosign signature verified
+    the digest, when the resolver verifies (`Resolver(verify=...)`).
     """
 
     reference: str
@@ -39,6 +42,7 @@ class ResolvedImage:
     labels_platform: str | None = field(default=None, compare=False)
     created: str | None = field(default=None, compare=False)
     held_back: str | None = field(default=None, compare=False)
+    verified_by: str | None = field(default=None, compare=False)
 
     @property
     def provenance(self) -> Provenance:
@@ -62,4 +66,6 @@ class ResolvedImage:
             data["created"] = self.created
         if self.held_back is not None:
             data["held_back"] = self.held_back
+        if self.verified_by is not None:
+            data["verified_by"] = self.verified_by
         return data

@@ -34,6 +34,7 @@ from image_digest.transport.tls import check_ca_bundle
 
 if TYPE_CHECKING:
     from image_digest.drift import Finding
+    from image_digest.signatures import VerificationKey, VerifyOption
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",
@@ -86,6 +87,15 @@ class Resolver:
     with no locked digest to keep, it resolves normally and the warning says so. Only a
     changed digest costs anything (its config: one or two requests). `clock` (a function
     returning an aware `datetime`) replaces the system clock for `min_age` and lock dates.
+
+    `verify` (a PEM public key's path, or an `image_digest.signatures.VerificationKey`; by
+    default the lock's `settings.verify_key`): every digest is pinned only when a cosign
+    signature by that key verifies for it (see `image_digest.signatures`), else a
+    `SignatureError` says why; never an unverified pin instead. A digest from the registry (or
+    written in the program) is verified there and the lock records the signature; a digest
+    from the lock (mode `locked`, a `fallback`, a `min_age` hold) only if the lock records a
+    signature by the same key that verifies again, offline. `ResolvedImage.verified_by` names
+    the key. `check` verifies every locked digest again, with the lookup (read-only).
     """
 
     def __init__(
@@ -101,6 +111,7 @@ class Resolver:
         with_labels: bool = False,
         min_age: str | timedelta | None = None,
         clock: Callable[[], datetime] | None = None,
+        verify: VerifyOption = None,
         options: TransportOptions | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
@@ -162,7 +173,12 @@ class Resolver:
         )
         #: The pinning half: modes, fallback, min_age, and the only writer of the lock.
         self.policy = PinningPolicy(
-            self.lookup, lock=self.lock, mode=self.mode, min_age=self.min_age, clock=self.clock
+            self.lookup,
+            lock=self.lock,
+            mode=self.mode,
+            min_age=self.min_age,
+            clock=self.clock,
+            verify=verify,
         )
 
     # -- public API ---------------------------------------------------------------------------
@@ -228,13 +244,24 @@ class Resolver:
         """Compare every entry of a lock file (default: this resolver's) with the registry,
         without writing it, whatever this resolver's mode; see `image_digest.drift`.
         `verify_exists=True` asks instead whether every locked digest still exists (HEAD by
-        digest, never by tag)."""
+        digest, never by tag). With a verification key (`verify=`, else that lock's
+        `settings.verify_key`) every current digest's signature is verified again."""
         from image_digest.drift import check_lock
+        from image_digest.signatures import verification_key
 
         chosen = LockFile(lock, clock=self.clock) if lock is not None else self.lock
         if chosen is None:
             raise LockError(f"check() needs a lock file: pass lock=PATH or set {LOCK_ENV}")
-        return check_lock(self.lookup, chosen, verify_exists=verify_exists)
+        key = (
+            self.policy.verify_key()
+            if chosen is self.lock
+            else verification_key(self.policy.verify_option, chosen)
+        )
+        return check_lock(self.lookup, chosen, verify_exists=verify_exists, key=key)
+
+    def verify_key(self) -> VerificationKey | None:
+        """The key digests are verified with (`verify=`, else the lock's settings), or None."""
+        return self.policy.verify_key()
 
     def clear_cache(self) -> None:
         """Forget resolved tags, so the next lookups ask the registry again."""

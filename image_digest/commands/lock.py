@@ -25,6 +25,7 @@ from image_digest.commands.options import (
     add_lock_option,
     add_min_age_option,
     add_registry_options,
+    add_verify_option,
     options_from,
 )
 from image_digest.commands.report import (
@@ -275,5 +276,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "messages stay on stderr)",
     )
     add_min_age_option(lock)
+    add_verify_option(lock)
     add_registry_options(lock)
     lock.set_defaults(run=run_lock)

@@ -50,6 +50,17 @@ def add_min_age_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_verify_option(parser: argparse.ArgumentParser) -> None:
+    """--verify-key: pin only digests a cosign signature by this public key verifies."""
+    parser.add_argument(
+        "--verify-key",
+        metavar="PATH",
+        help="PEM public key (cosign.pub: ECDSA P-256, RSA or Ed25519): pin a digest only when "
+        "a cosign signature by it verifies for that digest and repository, else fail naming "
+        "why (default: the lock's settings.verify_key, if any)",
+    )
+
+
 def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     """Options every resolving subcommand shares."""
     parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
@@ -71,6 +82,7 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--labels", action="store_true", help="also read image labels (one more request each)"
     )
+    add_verify_option(parser)
 
 
 def options_from(args: argparse.Namespace, **fixed: object) -> ResolverOptions:
@@ -84,6 +96,7 @@ def options_from(args: argparse.Namespace, **fixed: object) -> ResolverOptions:
         "insecure_registries": args.insecure_registry,
         "min_age": getattr(args, "min_age", None),
         "total_timeout": args.timeout,
+        "verify": getattr(args, "verify_key", None),
     }
     given.update(fixed)
     return resolver_options(**given)  # type: ignore[arg-type]
@@ -101,4 +114,4 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
 def read_only_lookup(args: argparse.Namespace) -> Lookup:
     """A `Lookup` with the registry options only, for commands that only read (check, audit):
     it has no lock to write, whatever IMAGE_DIGEST_LOCK and IMAGE_DIGEST_MODE say."""
-    return options_from(args, lock=None, mode=None, min_age=None).lookup()
+    return options_from(args, lock=None, mode=None, min_age=None, verify=None).lookup()

@@ -35,6 +35,7 @@ from image_digest.transport.options import TransportOptions
 if TYPE_CHECKING:
     from image_digest.lookup.manifests import ManifestLookup
     from image_digest.registry import RegistryClient
+    from image_digest.signatures import Verification, VerificationKey
     from image_digest.transport.http import RegistryTransport
 
 Key = tuple[str, str | None]
@@ -120,6 +121,23 @@ class Lookup:
             except DigestError as exc:
                 client.transport.scrub(exc)
                 raise
+
+    def signature(
+        self,
+        reference: Reference,
+        text: str,
+        digest: str,
+        key: VerificationKey,
+        within: Deadline | None = None,
+    ) -> Verification:
+        """The cosign signature by `key` that verifies `digest` in `reference`'s repository,
+        read from its registry (the `.sig` tag, else the referrers): reads only, so `check`
+        verifies with a lookup as the pinning policy does. A `SignatureError` when none does."""
+        from image_digest.signatures import verify_digest
+
+        client = self.client(reference)
+        with self.deadline(within) as deadline:
+            return verify_digest(client, reference, text, digest, key, deadline)
 
     def inspect(self, ref: str, platform: str | None = None) -> ResolvedImage:
         """`ref`, a tag or a digest, with its labels; uncached (see `Resolver.inspect`)."""
@@ -301,6 +319,7 @@ def resolved(
     source: Source,
     warning: str | None = None,
     held_back: str | None = None,
+    verified_by: str | None = None,
 ) -> ResolvedImage:
     """The result for `text` as the user spelled it."""
     return ResolvedImage(
@@ -315,6 +334,7 @@ def resolved(
         labels_platform=found.labels_platform,
         created=found.created,
         held_back=held_back,
+        verified_by=verified_by,
     )
 
 

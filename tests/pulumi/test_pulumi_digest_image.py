@@ -226,6 +226,7 @@ def test_state_and_provider_hold_no_credential(
         "insecure_registries": (),
         "min_age": None,
         "total_timeout": None,
+        "verify": None,
     }
     everything = json.dumps(
         [image.raw_inputs, image.checked, image.outputs, deployment["app"].inputs], default=str
