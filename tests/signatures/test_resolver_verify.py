@@ -9,13 +9,14 @@ again, offline, with the same key; `check` verifies again and fails on a signatu
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from image_digest import LockFile, PinError, Resolver
+from image_digest import LockFile, PinError, Resolver, ResolverOptions
 from image_digest.cli import main
 from image_digest.entry_options import resolver_options
 from image_digest.signatures import (
@@ -382,3 +383,61 @@ def test_a_token_registry_serves_signatures_to_the_same_credentials(
         with pytest.raises(UnsignedImageError) as caught:
             resolver.resolve(f"{name}:plain")
     assert token_registry.password not in str(caught.value)
+
+
+def test_the_cdktf_pin_verifies_through_its_options(
+    signed: Callable[[str], tuple[str, Image]],
+    registry: RegistryServer,
+    unique_repo: str,
+    make_image: Callable[..., Image],
+    key_file: Path,
+    lock_path: Path,
+) -> None:
+    from cdktf_digest import pin
+
+    ref, image = signed("v1")
+    assert pin(ref, verify=key_file, lock=lock_path).endswith(f"@{image.digest}")
+    assert LockFile(lock_path).get(ref, None).signature is not None  # type: ignore[union-attr]
+    unsigned = make_image()
+    registry.push(unique_repo, "v2", unsigned)
+    other = f"{registry.host}/{unique_repo}:v2"
+    options = ResolverOptions(verify=str(key_file), lock=str(lock_path))
+    with pytest.raises(PinError) as caught:
+        pin(other, options=options)
+    assert isinstance(caught.value.errors[other], UnsignedImageError)
+    assert LockFile(lock_path).get(other, None) is None
+
+
+def test_post_render_takes_verify_key_from_the_shared_options(
+    registry: RegistryServer,
+    unique_repo: str,
+    make_image: Callable[..., Image],
+    key_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image = make_image()
+    registry.push(unique_repo, "v1", image)
+    manifest = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: app\nspec:\n  containers:\n"
+        f"  - name: app\n    image: {registry.host}/{unique_repo}:v1\n"
+    )
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(manifest.encode())))
+    assert main(["post-render", "--verify-key", str(key_file)]) == 1
+    captured = capsys.readouterr()
+    assert "no cosign signature" in captured.err and captured.out == ""
+
+
+def test_check_verifies_without_writing_the_lock(
+    signed: Callable[[str], tuple[str, Image]], key_file: Path, lock_path: Path
+) -> None:
+    ref, _ = signed("v1")
+    assert main(["lock", "--lock", str(lock_path), "--verify-key", str(key_file), ref]) == 0
+    written = lock_path.read_bytes()
+    stat = lock_path.stat()
+    with Resolver(verify=key_file, lock=lock_path, mode="resolve") as resolver:
+        findings = resolver.check()
+    assert [f.status for f in findings] == ["unchanged"]
+    assert main(["check", "--lock", str(lock_path), "--verify-key", str(key_file)]) == 0
+    assert lock_path.read_bytes() == written
+    assert lock_path.stat().st_mtime_ns == stat.st_mtime_ns
