@@ -34,6 +34,13 @@ from image_digest.reference import Reference, has_digest, parse, pinned_referenc
 from image_digest.resolved import ResolvedImage
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, TIMEOUT_ENV, Resolver, resolve
 from image_digest.selection import needs_resolution
+from image_digest.signatures.errors import (
+    BadSignatureError,
+    OtherDigestError,
+    OtherIdentityError,
+    SignatureError,
+    UnsignedImageError,
+)
 from image_digest.transport import TransportOptions
 
 __version__ = "0.1.0"
@@ -49,6 +56,7 @@ __all__ = [
     "MODE_ENV",
     "TIMEOUT_ENV",
     "AuthenticationError",
+    "BadSignatureError",
     "Basic",
     "BatchResolutionError",
     "DigestError",
@@ -62,6 +70,8 @@ __all__ = [
     "LockFile",
     "NotARegistryError",
     "NotFoundError",
+    "OtherDigestError",
+    "OtherIdentityError",
     "PinError",
     "PlatformNotFoundError",
     "Reference",
@@ -71,8 +81,10 @@ __all__ = [
     "Resolver",
     "ResolverOptions",
     "ResolverSettings",
+    "SignatureError",
     "TagNotFoundError",
     "TransportOptions",
+    "UnsignedImageError",
     "__version__",
     "has_digest",
     "needs_resolution",

@@ -11,27 +11,36 @@ instead of a HEAD, so describing their new digest costs one request (its config)
 registry still have every locked digest? One HEAD per digest, never by tag, after one token
 request per registry for all its repositories: "deleted" when it answers not found, "cannot
 see" when it answers 401/403 (the digest may well be there).
+
+With a verification `key`, each current digest's cosign signature is verified again through
+the same read-only lookup: "unverified" when none by the key counts any more.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from image_digest.errors import AuthenticationError, DigestError, NotFoundError
 from image_digest.lockfile import LockEntry, LockFile
 from image_digest.provenance import Provenance, compare_url
-from image_digest.reference import parse
+from image_digest.reference import Reference, parse
 from image_digest.resolved import ResolvedImage
+from image_digest.signatures.errors import SignatureError
 
 if TYPE_CHECKING:
     from image_digest.lookup import Lookup
+    from image_digest.signatures import VerificationKey
+    from image_digest.transport.deadline import Deadline
 
-Status = Literal["unchanged", "moved", "missing", "unchecked", "present", "deleted", "cannot_see"]
-#: Statuses that fail a gate: the deployment would change, or a pin cannot be deployed.
-DRIFT: tuple[Status, ...] = ("moved", "missing", "deleted")
+Status = Literal[
+    "unchanged", "moved", "missing", "unchecked", "present", "deleted", "cannot_see", "unverified"
+]
+#: Statuses that fail a gate: the deployment would change, or a pin cannot be deployed (its
+#: signature no longer verifies, with a resolver that verifies).
+DRIFT: tuple[Status, ...] = ("moved", "missing", "deleted", "unverified")
 STATUSES: tuple[Status, ...] = (
     "unchanged",
     "moved",
@@ -40,6 +49,7 @@ STATUSES: tuple[Status, ...] = (
     "present",
     "deleted",
     "cannot_see",
+    "unverified",
 )
 
 
@@ -75,8 +85,15 @@ class Finding:
         return data
 
 
-def check_lock(lookup: Lookup, lock: LockFile, *, verify_exists: bool = False) -> list[Finding]:
-    """Every entry of `lock` (sorted), checked against the registry with `lookup`."""
+def check_lock(
+    lookup: Lookup,
+    lock: LockFile,
+    *,
+    verify_exists: bool = False,
+    key: VerificationKey | None = None,
+) -> list[Finding]:
+    """Every entry of `lock` (sorted), checked against the registry with `lookup`; with `key`,
+    each current digest's signature verified again (`unverified` when it no longer is)."""
     entries = lock.entries()
     if verify_exists:
         return _existence(lookup, entries)
@@ -90,11 +107,15 @@ def check_lock(lookup: Lookup, lock: LockFile, *, verify_exists: bool = False) -
         )
         for reference, result in outcome.items():
             current[(reference, platform)] = result
+    if key is not None:
+        _verify(lookup, current, key)
     findings = []
     for entry in entries:
         result = current[(entry.reference, entry.platform)]
         if isinstance(result, NotFoundError):
             finding = Finding(entry, "missing", note=str(result))
+        elif isinstance(result, SignatureError):
+            finding = Finding(entry, "unverified", note=str(result))
         elif isinstance(result, DigestError):
             finding = Finding(entry, "unchecked", note=str(result))
         elif result.digest == entry.digest:
@@ -106,6 +127,32 @@ def check_lock(lookup: Lookup, lock: LockFile, *, verify_exists: bool = False) -
             _explain(lookup, finding)
         findings.append(finding)
     return findings
+
+
+def _verify(
+    lookup: Lookup,
+    current: dict[tuple[str, str | None], ResolvedImage | DigestError],
+    key: VerificationKey,
+) -> None:
+    """Replace each found digest whose signature by `key` does not verify with that
+    `SignatureError`; one verification per repository and digest, concurrently."""
+    pinned: dict[Reference, str] = {}
+    for (text, _), result in current.items():
+        if isinstance(result, ResolvedImage):
+            pinned.setdefault(parse(result.repo_digest), text)
+
+    def work(reference: Reference, batch: Deadline) -> str:
+        assert reference.digest is not None
+        text = pinned[reference]
+        return lookup.signature(parse(text), text, reference.digest, key, batch).key
+
+    verified = lookup.run(work, pinned, pinned)
+    for where, result in current.items():
+        if isinstance(result, ResolvedImage):
+            answer = verified[parse(result.repo_digest)]
+            current[where] = (
+                answer if isinstance(answer, DigestError) else replace(result, verified_by=answer)
+            )
 
 
 def _explain(lookup: Lookup, finding: Finding) -> None:

@@ -3,8 +3,9 @@
 `pin`, `DigestImage`, `pin_images` and `PinImages` (Pulumi and CDKTF alike) and the CLI's
 commands either take the caller's own `Resolver` or build one from these options: the lock
 file and mode, labels, a cooldown for fresh digests (`min_age`), readable pins (`keep_tag`),
-mirrors (`mirrors`, `deploy_from`), the TLS settings a private registry needs and the time bound
-per reference. Both a resolver and options at once is
+mirrors (`mirrors`, `deploy_from`), the TLS settings a private registry needs, the time bound
+per reference and the public key every digest's cosign signature is verified with (`verify`, a
+path). Both a resolver and options at once is
 ambiguous (which lock wins?), so it is a `TypeError` when the entry point is called, in every
 package, not later at synth.
 
@@ -49,6 +50,7 @@ class ResolverOptions:
     keep_tag: bool = False
     mirrors: tuple[tuple[str, str], ...] = field(default=())
     deploy_from: str | None = None
+    verify: str | None = None
 
     def build(self) -> Resolver:
         """A fresh resolver with these options."""
@@ -84,6 +86,7 @@ class ResolverSettings(TypedDict, total=False):
     keep_tag: bool
     mirrors: Mapping[str, str] | None
     deploy_from: str | None
+    verify: str | os.PathLike[str] | None
 
 
 def _mode(value: Any) -> str | None:
@@ -124,6 +127,7 @@ _NORMALIZE: dict[str, Callable[[Any], Any]] = {
     "keep_tag": _flag("keep_tag"),
     "mirrors": lambda v: parse_mirrors(v).routes,
     "deploy_from": _deploy_from,
+    "verify": _path,
 }
 
 

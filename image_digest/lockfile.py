@@ -15,13 +15,16 @@ JSON with sorted keys and entries, one entry per (canonical reference, platform)
       ]
     }
 
-An optional `"settings"` object holds options for every resolver that uses the lock (so CI,
-programs and the CLI agree without repeating them), e.g. `"mirrors": {"docker.io":
-"mirror.example:5000/hub"}` and `"deploy_from": "mirror"`; updates keep it as written.
-
 `platform` appears when the entry was resolved for one; `revision`, `source`, `version` and
 `created` (the image's OCI labels, see `provenance`) when they were read; `first_seen` maps a
-newer digest the tag points at but that `min_age` holds back to when it was first seen. An
+newer digest the tag points at but that `min_age` holds back to when it was first seen;
+`signature` (`key`, `payload`, `signature`) is the cosign signature the digest was verified
+with, and by which key's fingerprint, when it was (see `image_digest.signatures`).
+
+An optional top-level `"settings"` object holds options for every resolver that uses the lock
+(so CI, programs and the CLI agree without repeating them): `"mirrors": {"docker.io":
+"mirror.example:5000/hub"}`, `"deploy_from": "mirror"`, `"verify_key"` (the public key file
+signatures are verified with, relative to the lock's directory); writes keep it as written. An
 entry keeps the date it was first resolved to its digest, so re-resolving to the same digest
 changes nothing and git shows no noise. Writes take a file lock (`<lock>.flock` beside the
 file), re-read, merge and replace the file atomically, so concurrent writers (parallel CI
@@ -73,6 +76,7 @@ class LockEntry:
     version: str | None = None
     created: str | None = None
     first_seen: Mapping[str, str] = field(default_factory=dict)
+    signature: Mapping[str, str] | None = None
 
     @property
     def key(self) -> Key:
@@ -98,6 +102,8 @@ class LockEntry:
                 data[name] = value
         if self.first_seen:
             data["first_seen"] = dict(sorted(self.first_seen.items()))
+        if self.signature:
+            data["signature"] = dict(sorted(self.signature.items()))
         return data
 
 
@@ -112,6 +118,7 @@ class LockPin(NamedTuple):
     source: str | None = None
     version: str | None = None
     created: str | None = None
+    signature: Mapping[str, str] | None = None
 
     @property
     def provenance(self) -> Provenance:
@@ -134,6 +141,7 @@ class LockFile:
         # writer replaced it), a write need not read and validate it all again.
         self._seen: tuple[int, int, int] | None = None
         self._texts: dict[Key, tuple[LockEntry, str]] = {}  # each entry's rendered text
+        self._settings: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def exists(self) -> bool:
@@ -144,6 +152,12 @@ class LockFile:
         with self._lock:
             return self._load().get((reference, platform or ""))
 
+    def settings(self) -> dict[str, Any]:
+        """The lock's `settings` object ({} when it has none); raises `LockError` if invalid."""
+        with self._lock:
+            self._load()
+            return dict(self._settings)
+
     def entries(self) -> list[LockEntry]:
         """Every entry, sorted; raises `LockError` if the file is not a valid lock."""
         with self._lock:
@@ -153,7 +167,9 @@ class LockFile:
         """Merge `(reference, platform, digest, media_type[, revision, source, ...])` pins.
 
         An entry whose digest is unchanged keeps its `resolved_at`; it only gains provenance
-        it lacked (a digest's labels never change) and forgets digests it had held back. A
+        it lacked (a digest's labels never change) and a signature by a key it had none by
+        (one by the same key is kept: re-signing makes no noise), and forgets digests it had
+        held back. A
         new digest is dated when this lock first saw it (`first_seen`), else now. The file
         is written only if something changed; returns whether it was. Pins that change
         nothing this object has read cost no file lock, no re-read and no write.
@@ -174,8 +190,13 @@ class LockFile:
                         for name in _PROVENANCE
                         if getattr(pin, name) and not getattr(old, name)
                     }
-                    if gained or old.first_seen:
-                        entries[key] = replace(old, first_seen={}, **gained)
+                    signature = old.signature
+                    if pin.signature and (old.signature or {}).get("key") != pin.signature.get(
+                        "key"
+                    ):
+                        signature = pin.signature
+                    if gained or old.first_seen or signature is not old.signature:
+                        entries[key] = replace(old, first_seen={}, signature=signature, **gained)
                         changed = True
                     continue
                 seen = old.first_seen.get(pin.digest) if old is not None else None
@@ -186,6 +207,7 @@ class LockFile:
                     pin.media_type,
                     seen or now,
                     **{name: getattr(pin, name) for name in _PROVENANCE},
+                    signature=pin.signature or None,
                 )
                 changed = True
             return changed
@@ -233,21 +255,17 @@ class LockFile:
         self._update(drop)
         return removed
 
-    def settings(self) -> dict[str, Any]:
-        """The file's `settings` object (options for every resolver using this lock, such as
-        `mirrors`), kept as written by every update; empty when there is none or no file."""
-        return _read_settings(self.path)
-
     def _update(self, change: Callable[[dict[Key, LockEntry]], bool]) -> bool:
         with self._lock, self._file_lock():
-            if self._entries is not None and self._seen == _signature(self.path):
-                entries = dict(self._entries)
+            if self._entries is not None and self._seen == _identity(self.path):
+                entries, settings = dict(self._entries), self._settings
             else:
-                entries = _read(self.path)
+                entries, settings = _read(self.path)
             changed = change(entries)
             if changed:
-                self._write(entries)
-            self._entries, self._seen = entries, _signature(self.path)
+                self._write(entries, settings)
+            self._entries, self._settings = entries, settings
+            self._seen = _identity(self.path)
             return changed
 
     @contextlib.contextmanager
@@ -277,10 +295,9 @@ class LockFile:
         finally:
             flock.release()
 
-    def _write(self, entries: dict[Key, LockEntry]) -> None:
+    def _write(self, entries: dict[Key, LockEntry], settings: Mapping[str, Any]) -> None:
         try:
-            text = render(entries, self._texts, _read_settings(self.path))
-            atomic_write(self.path, text)
+            atomic_write(self.path, render(entries, self._texts, settings))
         except MissingDirectoryError as exc:
             raise LockError(
                 f"cannot write lock file {self.path}: {exc.strerror}; or point "
@@ -291,13 +308,13 @@ class LockFile:
 
     def _load(self) -> dict[Key, LockEntry]:
         if self._entries is None:
-            seen = _signature(self.path)
-            self._entries = _read(self.path)
-            self._seen = seen if seen == _signature(self.path) else None
+            seen = _identity(self.path)
+            self._entries, self._settings = _read(self.path)
+            self._seen = seen if seen == _identity(self.path) else None
         return self._entries
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
+def _identity(path: Path) -> tuple[int, int, int] | None:
     """Which file `path` is now (inode, size, mtime): a writer's rename changes it."""
     try:
         found = path.stat()
@@ -314,7 +331,7 @@ def render(
     """The file's exact text for `entries` (stable: the same entries give the same bytes):
     `json.dumps(document, indent=2, sort_keys=True)`, built from each entry's own text, which
     `texts` keeps between writes, so recording one pin does not encode every other entry again
-    (json's indenting encoder is pure Python). `settings`, if any, is written as given."""
+    (json's indenting encoder is pure Python). `settings`, when not empty, is written as given."""
     texts = {} if texts is None else texts
     parts = []
     for key, entry in sorted(entries.items()):
@@ -328,17 +345,17 @@ def render(
     images = "[\n" + ",\n".join(parts) + "\n  ]" if parts else "[]"
     tail = ""
     if settings:
-        encoded = json.dumps(dict(settings), indent=2, sort_keys=True).replace("\n", "\n  ")
-        tail = f',\n  "settings": {encoded}'
+        encoded = json.dumps(dict(settings), indent=2, sort_keys=True)
+        tail = ',\n  "settings": ' + encoded.replace("\n", "\n  ")
     return f'{{\n  "format": {json.dumps(LOCK_FORMAT)},\n  "images": {images}{tail}\n}}\n'
 
 
-def _read(path: Path) -> dict[Key, LockEntry]:
+def _read(path: Path) -> tuple[dict[Key, LockEntry], dict[str, Any]]:
     untouched = "it was left untouched"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return {}, {}
     except UnicodeDecodeError:
         raise LockError(
             f"lock file {path} is not UTF-8 text, so not an image-digest lock; {untouched}: "
@@ -380,7 +397,17 @@ def _read(path: Path) -> dict[Key, LockEntry]:
                 f"{untouched}: keep one of them (a merge gone wrong?)"
             )
         entries[entry.key] = entry
-    return entries
+    return entries, _settings(document.get("settings"), path)
+
+
+def _settings(value: Any, path: Path) -> dict[str, Any]:
+    """The `settings` object, kept as written; each setting is checked by the code that reads
+    it (`verify_key`: `image_digest.signatures.settings`)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LockError(f'lock file {path}: "settings" must be an object; it was left untouched')
+    return dict(value)
 
 
 def _entry(item: Any, path: Path, position: int) -> LockEntry:
@@ -423,7 +450,26 @@ def _entry(item: Any, path: Path, position: int) -> LockEntry:
         _optional_string(item, "resolved_at", where) or "",
         **{name: _optional_string(item, name, where) for name in _PROVENANCE},
         first_seen=_first_seen(item.get("first_seen"), where),
+        signature=_entry_signature(item.get("signature"), where),
     )
+
+
+def _entry_signature(value: Any, where: str) -> dict[str, str] | None:
+    """`{"key": "sha256:...", "payload": base64, "signature": base64}`: the verified signature."""
+    if value is None:
+        return None
+    names = ("key", "payload", "signature")
+    if (
+        not isinstance(value, dict)
+        or set(value) != set(names)
+        or not all(isinstance(value[name], str) and value[name] for name in names)
+    ):
+        raise LockError(
+            f"{where}: 'signature' must be an object of strings 'key', 'payload' and "
+            "'signature' (written by `image-digest lock --verify-key`); the file was left "
+            "untouched"
+        )
+    return dict(value)
 
 
 def _first_seen(value: Any, where: str) -> dict[str, str]:
@@ -454,21 +500,3 @@ def _optional_string(item: dict[str, Any], name: str, where: str) -> str | None:
     if value is None or isinstance(value, str):
         return value or None
     raise LockError(f"{where}: {name!r} must be a string; the file was left untouched")
-
-
-def _read_settings(path: Path) -> dict[str, Any]:
-    """`settings` of the lock at `path` ({} without a file or a section); a section that is
-    not an object is a `LockError`. Whether the rest is a valid lock is `_read`'s to say."""
-    try:
-        document = load_json(path.read_bytes(), f"lock file {path}")
-    except (OSError, ValueError, InputLimitError):
-        return {}
-    settings = document.get("settings") if isinstance(document, dict) else None
-    if settings is None:
-        return {}
-    if not isinstance(settings, dict):
-        raise LockError(
-            f'lock file {path}: "settings" must be an object, such as {{"mirrors": '
-            '{"docker.io": "mirror.example:5000/hub"}}; the file was left untouched'
-        )
-    return settings

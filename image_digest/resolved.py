@@ -31,6 +31,9 @@ class ResolvedImage:
     `created` time, as written.
 
     `mirror` is the mirror reference the digest was read from (see `Resolver(mirrors=...)`).
+
+    `verified_by` is the fingerprint (`sha256:...`) of the key whose cosign signature verified
+    the digest, when the resolver verifies (`Resolver(verify=...)`).
     """
 
     reference: str
@@ -50,6 +53,8 @@ class ResolvedImage:
     def readable(self) -> str:
         """The readable pin `repo:tag@sha256:...` (the tag as written, if one was)."""
         return pinned_reference(self.reference, self.digest, keep_tag=True)
+
+    verified_by: str | None = field(default=None, compare=False)
 
     @property
     def provenance(self) -> Provenance:
@@ -75,4 +80,6 @@ class ResolvedImage:
             data["held_back"] = self.held_back
         if self.mirror is not None:
             data["mirror"] = self.mirror
+        if self.verified_by is not None:
+            data["verified_by"] = self.verified_by
         return data

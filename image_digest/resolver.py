@@ -9,6 +9,7 @@ use the lookup alone, so they cannot write by construction.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -35,6 +36,7 @@ from image_digest.transport.tls import check_ca_bundle
 
 if TYPE_CHECKING:
     from image_digest.drift import Finding
+    from image_digest.signatures import VerificationKey, VerifyOption
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",
@@ -97,6 +99,14 @@ class Resolver:
     program's reference; both default to the lock file's `settings`, if any. When the upstream
     answers too (one quick request, no retries; one that does not is not asked again), a
     mirror whose digest differs is named in `ResolvedImage.warning` with both digests.
+    `verify` (a PEM public key's path, or an `image_digest.signatures.VerificationKey`; by
+    default the lock's `settings.verify_key`): every digest is pinned only when a cosign
+    signature by that key verifies for it (see `image_digest.signatures`), else a
+    `SignatureError` says why; never an unverified pin instead. A digest from the registry (or
+    written in the program) is verified there and the lock records the signature; a digest
+    from the lock (mode `locked`, a `fallback`, a `min_age` hold) only if the lock records a
+    signature by the same key that verifies again, offline. `ResolvedImage.verified_by` names
+    the key. `check` verifies every locked digest again, with the lookup (read-only).
     """
 
     def __init__(
@@ -112,6 +122,7 @@ class Resolver:
         with_labels: bool = False,
         min_age: str | timedelta | None = None,
         clock: Callable[[], datetime] | None = None,
+        verify: VerifyOption = None,
         options: TransportOptions | None = None,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
@@ -186,6 +197,7 @@ class Resolver:
             clock=self.clock,
             keep_tag=keep_tag,
             deploy_from=self.deploy_from,
+            verify=verify,
         )
 
     # -- public API ---------------------------------------------------------------------------
@@ -251,13 +263,24 @@ class Resolver:
         """Compare every entry of a lock file (default: this resolver's) with the registry,
         without writing it, whatever this resolver's mode; see `image_digest.drift`.
         `verify_exists=True` asks instead whether every locked digest still exists (HEAD by
-        digest, never by tag)."""
+        digest, never by tag). With a verification key (`verify=`, else that lock's
+        `settings.verify_key`) every current digest's signature is verified again."""
         from image_digest.drift import check_lock
+        from image_digest.signatures import verification_key
 
         chosen = LockFile(lock, clock=self.clock) if lock is not None else self.lock
         if chosen is None:
             raise LockError(f"check() needs a lock file: pass lock=PATH or set {LOCK_ENV}")
-        return check_lock(self.lookup, chosen, verify_exists=verify_exists)
+        key = (
+            self.policy.verify_key()
+            if chosen is self.lock
+            else verification_key(self.policy.verify_option, chosen)
+        )
+        return check_lock(self.lookup, chosen, verify_exists=verify_exists, key=key)
+
+    def verify_key(self) -> VerificationKey | None:
+        """The key digests are verified with (`verify=`, else the lock's settings), or None."""
+        return self.policy.verify_key()
 
     def clear_cache(self) -> None:
         """Forget resolved tags, so the next lookups ask the registry again."""
@@ -289,7 +312,12 @@ def _mirror_options(
     lock: LockFile | None,
 ) -> tuple[Mirrors, DeployFrom]:
     """The options as given, else the lock file's `settings`, else none and "program"."""
-    settings = lock.settings() if lock is not None and (mirrors is None or not deploy_from) else {}
+    settings: dict[str, Any] = {}
+    if lock is not None and (mirrors is None or not deploy_from):
+        # A lock that cannot be read fails where it is used, with what was being done
+        # (a fallback names the registry error too); building the resolver is not that place.
+        with contextlib.suppress(LockError):
+            settings = lock.settings()
     where = f" (settings of lock file {lock.path})" if lock is not None else ""
     if mirrors is None:
         try:

@@ -51,6 +51,7 @@ ELSEWHERE = {
     ("docs/cdktf.md", "RegistryDigest(self"),
     ("docs/pulumi.md", "helm.v3.Release("),
     ("docs/cdktf.md", '"helm_release"'),
+    ("docs/signatures.md", 'verify="cosign.pub"'),  # tests/signatures/test_signatures_doc.py
 }
 #: Files whose console blocks this module runs line by line; the others' run in their own
 #: tests, with the files and tools those pages set up (a tfvars file, a Terraform plan).
@@ -58,6 +59,7 @@ CONSOLE_HERE = {"README.md", "docs/lockfile.md"}
 CONSOLE_ELSEWHERE = {
     "docs/terraform.md": "tests/audit/test_pin_vars.py, tests/audit/test_audit_terraform.py",
     "docs/workflows.md": "tests/core/test_workflows_doc.py",
+    "docs/signatures.md": "tests/signatures/test_signatures_doc.py",
 }
 
 

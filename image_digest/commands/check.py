@@ -5,10 +5,13 @@ which cannot write the lock whatever IMAGE_DIGEST_MODE says; a moved tag prints
 `REF: OLD (revision R1) -> NEW (revision R2)` and, beneath it, the life of the pin: each
 digest's revision, version, created and source, and a GitHub/GitLab compare URL (see
 `image_digest.drift`). `--exists` asks instead whether the registry still has every locked
-digest (HEAD by digest), telling "deleted" from "cannot see".
+digest (HEAD by digest), telling "deleted" from "cannot see". With a verification key
+(`--verify-key`, else the lock's `settings.verify_key`) every digest's cosign signature is
+verified again; a lock that records signatures cannot be checked without one.
 
 Exit status: 0 nothing moved (or every pin exists); 1 some tag moved or no longer exists, or
-some pinned digest was deleted (drift); 2 the lock file is missing, corrupt or foreign
+some pinned digest was deleted, or no longer has a signature by the key that verifies
+(drift); 2 the lock file is missing, corrupt or foreign
 (nothing was checked); 3 some entries could not be checked (registry unreachable,
 authentication) and none drifted.
 """
@@ -22,12 +25,14 @@ from collections import defaultdict
 from image_digest.commands.options import (
     add_lock_option,
     add_registry_options,
+    add_verify_option,
     read_only_lookup,
 )
 from image_digest.commands.report import (
     EXIT_DRIFT,
     EXIT_OK,
     EXIT_UNCHECKED,
+    UsageError,
     change_lines,
     describe,
     error,
@@ -36,14 +41,23 @@ from image_digest.commands.report import (
     subject,
 )
 from image_digest.drift import DRIFT, STATUSES, Finding, check_lock
+from image_digest.signatures.settings import verification_key
 
 
 def run_check(args: argparse.Namespace) -> int:
     path = lock_path(args.lock)
     lock = existing_lock(path, "there is nothing to check")
-    lock.entries()  # a bad lock fails here, before any request
+    entries = lock.entries()  # a bad lock fails here, before any request
+    key = verification_key(args.verify_key, lock)
+    signed = sorted({e.signature["key"] for e in entries if e.signature})
+    if key is None and signed and not args.exists:
+        raise UsageError(
+            f"{path} records signatures verified with key {', '.join(signed)}; pass "
+            "--verify-key PATH (or set settings.verify_key in the lock) so check verifies them "
+            "again"
+        )
     with read_only_lookup(args) as lookup:
-        findings = check_lock(lookup, lock, verify_exists=args.exists)
+        findings = check_lock(lookup, lock, verify_exists=args.exists, key=key)
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2, sort_keys=True))
     else:
@@ -74,6 +88,8 @@ def _lines(finding: Finding) -> list[str]:
         return [f"{name}: {old} -> cannot see: the registry refused these credentials"]
     if status == "missing":
         return [f"{name}: {old} -> not found ({finding.note})"]
+    if status == "unverified":
+        return [f"{name}: {old} -> signature does not verify ({finding.note})"]
     if status == "unchecked":
         return [f"{name}: {old} -> could not check (see the error below)"]
     assert finding.current is not None
@@ -105,6 +121,9 @@ def _summary(
     if any(f.status == "missing" for f in drift):
         text += "\nsome locked references no longer exist: restore them, or drop them from the "
         text += "lock with image-digest lock --prune"
+    if any(f.status == "unverified" for f in drift):
+        text += "\nsome digests have no valid signature by the verification key any more: "
+        text += "sign them again (cosign sign --key ...), or lock signed digests"
     if any(f.status == "deleted" for f in drift):
         text += "\nsome locked digests were deleted from their registry, so they cannot be "
         text += "deployed or rolled back to: push them again, or lock the tags anew with "
@@ -133,5 +152,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="instead, HEAD every locked digest (by digest, not tag): exit 1 naming each one "
         "the registry deleted, 3 for those it will not show (401/403)",
     )
+    add_verify_option(check)
     add_registry_options(check)
     check.set_defaults(run=run_check)

@@ -20,12 +20,11 @@ import json
 import sys
 from collections.abc import Mapping
 
-from image_digest.commands.options import add_registry_options
+from image_digest.commands.options import add_registry_options, add_verify_option, options_from
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, error, warn
 from image_digest.errors import DigestError, InputLimitError
 from image_digest.platform import parse_platform
 from image_digest.reference import parse
-from image_digest.resolver import Resolver
 from image_digest.safe_load import load_json
 
 QUERY_KEYS = ("image", "platform")
@@ -42,9 +41,7 @@ class QueryError(Exception):
 def run_external(args: argparse.Namespace) -> int:
     try:
         query = read_query(read_stdin())
-        with Resolver(
-            insecure_registries=args.insecure_registry, ca_bundle=args.ca_bundle
-        ) as resolver:
+        with options_from(args).build() as resolver:
             result = resolver.resolve(query["image"], query.get("platform"))
     except (QueryError, DigestError, ValueError, TypeError) as exc:
         error(str(exc))
@@ -123,4 +120,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "stderr with exit status 1. IMAGE_DIGEST_LOCK and IMAGE_DIGEST_MODE apply.",
     )
     add_registry_options(external)
+    add_verify_option(external)
     external.set_defaults(run=run_external)

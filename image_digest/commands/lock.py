@@ -26,6 +26,7 @@ from image_digest.commands.options import (
     add_min_age_option,
     add_mirror_options,
     add_registry_options,
+    add_verify_option,
     options_from,
 )
 from image_digest.commands.report import (
@@ -276,6 +277,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "messages stay on stderr)",
     )
     add_min_age_option(lock)
+    add_verify_option(lock)
     add_registry_options(lock)
     add_mirror_options(lock, deploy=False)
     lock.set_defaults(run=run_lock)

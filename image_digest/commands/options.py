@@ -71,6 +71,17 @@ def add_mirror_options(parser: argparse.ArgumentParser, *, deploy: bool = True) 
         )
 
 
+def add_verify_option(parser: argparse.ArgumentParser) -> None:
+    """--verify-key: pin only digests a cosign signature by this public key verifies."""
+    parser.add_argument(
+        "--verify-key",
+        metavar="PATH",
+        help="PEM public key (cosign.pub: ECDSA P-256, RSA or Ed25519): pin a digest only when "
+        "a cosign signature by it verifies for that digest and repository, else fail naming "
+        "why (default: the lock's settings.verify_key, if any)",
+    )
+
+
 def add_resolver_options(parser: argparse.ArgumentParser) -> None:
     """Options every resolving subcommand shares."""
     parser.add_argument("--platform", help="os/arch[/variant] to select from an index")
@@ -98,6 +109,7 @@ def add_resolver_options(parser: argparse.ArgumentParser) -> None:
         help="write readable pins, REPO:TAG@DIGEST (the tag as written; the digest decides)",
     )
     add_mirror_options(parser)
+    add_verify_option(parser)
 
 
 def options_from(args: argparse.Namespace, **fixed: object) -> ResolverOptions:
@@ -114,6 +126,7 @@ def options_from(args: argparse.Namespace, **fixed: object) -> ResolverOptions:
         "keep_tag": getattr(args, "keep_tag", False),
         "mirrors": getattr(args, "mirror", None) or None,
         "deploy_from": getattr(args, "deploy_from", None),
+        "verify": getattr(args, "verify_key", None),
     }
     given.update(fixed)
     return resolver_options(**given)  # type: ignore[arg-type]
@@ -131,4 +144,4 @@ def resolver_from(args: argparse.Namespace) -> Resolver:
 def read_only_lookup(args: argparse.Namespace) -> Lookup:
     """A `Lookup` with the registry options only, for commands that only read (check, audit):
     it has no lock to write, whatever IMAGE_DIGEST_LOCK and IMAGE_DIGEST_MODE say."""
-    return options_from(args, lock=None, mode=None, min_age=None).lookup()
+    return options_from(args, lock=None, mode=None, min_age=None, verify=None).lookup()

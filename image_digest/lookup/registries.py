@@ -38,6 +38,7 @@ from image_digest.transport.options import TransportOptions
 if TYPE_CHECKING:
     from image_digest.lookup.manifests import ManifestLookup
     from image_digest.registry import RegistryClient
+    from image_digest.signatures import Verification, VerificationKey
     from image_digest.transport.http import RegistryTransport
 
 Key = tuple[str, str | None]
@@ -151,6 +152,23 @@ class Lookup:
             except DigestError as exc:
                 client.transport.scrub(exc)
                 raise
+
+    def signature(
+        self,
+        reference: Reference,
+        text: str,
+        digest: str,
+        key: VerificationKey,
+        within: Deadline | None = None,
+    ) -> Verification:
+        """The cosign signature by `key` that verifies `digest` in `reference`'s repository,
+        read from its registry (the `.sig` tag, else the referrers): reads only, so `check`
+        verifies with a lookup as the pinning policy does. A `SignatureError` when none does."""
+        from image_digest.signatures import verify_digest
+
+        client = self.client(reference)
+        with self.deadline(within) as deadline:
+            return verify_digest(client, reference, text, digest, key, deadline)
 
     def inspect(self, ref: str, platform: str | None = None) -> ResolvedImage:
         """`ref`, a tag or a digest, with its labels; uncached (see `Resolver.inspect`)."""
@@ -339,6 +357,7 @@ def resolved(
     *,
     keep_tag: bool = False,
     mirror: Reference | None = None,
+    verified_by: str | None = None,
 ) -> ResolvedImage:
     """The result for `text` as the user spelled it; `reference` is the name to deploy (the
     program's, or its mirror's), with its tag kept when `keep_tag`."""
@@ -355,6 +374,7 @@ def resolved(
         created=found.created,
         held_back=held_back,
         mirror=str(mirror) if mirror is not None else None,
+        verified_by=verified_by,
     )
 
 

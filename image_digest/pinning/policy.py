@@ -3,10 +3,12 @@
 Over a read-only `Lookup`: the lock file and its modes (`resolve` asks the registry and records,
 `locked` answers from the lock alone, `fallback` uses the lock when the registry fails),
 `min_age` (keep the locked digest while a new one is too young), mirrors (which name a pin is
-deployed from; a mirror whose digest differs from its upstream's is warned about) and
-recording. Recording is one `LockFile.record` per call or batch, concurrent calls coalesced
-(`recorder`); `deferred()` holds it until `commit()`, so a command can write the lock only
-once everything else succeeded.
+deployed from; a mirror whose digest differs from its upstream's is warned about), signature
+verification (a digest is pinned only when a cosign signature by the key verifies for it: read
+through the lookup for a registry's digest, again offline from the lock's record for a lock's
+digest) and recording, signature included. Recording is one `LockFile.record` per call or
+batch, concurrent calls coalesced (`recorder`); `deferred()` holds it until `commit()`, so a
+command can write the lock only once everything else succeeded.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from image_digest.errors import DigestError, LockError, RegistryError
 from image_digest.lockfile import LockFile, LockPin
@@ -30,6 +33,9 @@ from image_digest.platform import Platform, parse_platform
 from image_digest.reference import Reference
 from image_digest.resolved import ResolvedImage, Source
 from image_digest.transport.deadline import Deadline
+
+if TYPE_CHECKING:
+    from image_digest.signatures import Verification, VerificationKey, VerifyOption
 
 #: Lock fallbacks are logged here at WARNING (besides `ResolvedImage.warning`). The library
 #: adds only a NullHandler: applications configure logging to see them.
@@ -46,6 +52,7 @@ class Pin:
     warning: str | None = None
     held_back: str | None = None
     mirror: Reference | None = None
+    verification: Verification | None = None
 
 
 class PinningPolicy:
@@ -64,6 +71,7 @@ class PinningPolicy:
         clock: Callable[[], datetime],
         keep_tag: bool = False,
         deploy_from: DeployFrom = "program",
+        verify: VerifyOption = None,
     ):
         if mode in ("locked", "fallback") and lock is None:
             raise LockError(f"mode {mode!r} needs a lock file: pass lock=PATH or set {LOCK_ENV}")
@@ -79,6 +87,20 @@ class PinningPolicy:
         self._pending: list[LockPin] = []
         self._deferred = 0
         self._lock = threading.Lock()
+        self.verify_option = verify
+        self._verify_key: VerificationKey | Literal[False] | None = False  # False: not yet read
+        if verify is not None:
+            self.verify_key()  # a bad key fails here, before any request
+
+    def verify_key(self) -> VerificationKey | None:
+        """The key digests are verified with (`verify=`, else the lock's `settings.verify_key`),
+        or None: read once."""
+        from image_digest.signatures import verification_key
+
+        with self._lock:
+            if self._verify_key is False:
+                self._verify_key = verification_key(self.verify_option, self.lock)
+            return self._verify_key
 
     # -- pinning ------------------------------------------------------------------------------
 
@@ -120,7 +142,16 @@ class PinningPolicy:
         """Once per (reference, platform), shared with concurrent callers and then kept, so a
         fallback or a held-back digest is the same answer for every resource."""
         key = (str(reference), str(wanted) if wanted else None)
-        return self._pins.get(key, lambda: self._decide(reference, wanted, text, fetch, within))
+        return self._pins.get(
+            key,
+            lambda: self._verified(
+                reference,
+                wanted,
+                text,
+                self._decide(reference, wanted, text, fetch, within),
+                within,
+            ),
+        )
 
     def clear_cache(self) -> None:
         self._pins.clear()
@@ -128,9 +159,16 @@ class PinningPolicy:
 
     def _remote(self, reference: Reference, wanted: Platform | None) -> bool:
         """Whether pinning `reference` may ask a registry (else it runs without a pool)."""
-        if reference.digest is not None or self.mode == "locked":
+        if self.mode == "locked":
             return False
-        return not self._pins.known((str(reference), str(wanted) if wanted else None))
+        if self._pins.known((str(reference), str(wanted) if wanted else None)):
+            return False
+        if reference.digest is None:
+            return True
+        try:
+            return self.verify_key() is not None  # a digest in the program is verified online
+        except DigestError:
+            return True  # a bad key is each reference's error, when it is pinned
 
     def _decide(
         self,
@@ -173,6 +211,46 @@ class PinningPolicy:
         warning = stale_message(text, mirror, reference, found.digest, upstream.digest)
         logger.warning("%s", warning)
         return Pin(found, warning=warning, mirror=mirror)
+
+    def _verified(
+        self,
+        reference: Reference,
+        wanted: Platform | None,
+        text: str,
+        pin: Pin,
+        within: Deadline | None,
+    ) -> Pin:
+        """`pin` with the signature that verifies its digest, or a `SignatureError`: never an
+        unverified pin.
+
+        A lock's digest (mode locked, a fallback) must carry a recorded signature by this key
+        that verifies again, offline; a held-back one too, else it is verified online. Any
+        other digest is verified against its registry, through the read-only lookup."""
+        key = self.verify_key()
+        if key is None:
+            return pin
+        from image_digest.signatures import UnsignedImageError, from_record
+
+        digest = pin.found.digest
+        if pin.source == "lock" and self.lock is not None:
+            entry = self.lock.get(str(reference), str(wanted) if wanted else None)
+            record = entry.signature if entry is not None and entry.digest == digest else None
+            held = pin.held_back is not None
+            if not held or (record and record.get("key") == key.fingerprint):
+                where = f"lock file {self.lock.path}"
+                verified = from_record(record, key, reference, text, digest, where)
+                return replace(pin, verification=verified)
+        if self.mode == "locked":
+            raise UnsignedImageError(
+                f"refusing to pin {text}: its digest is written in the program, and mode "
+                "'locked' makes no registry requests, so its signature cannot be verified; "
+                "write the tag instead, so the lock records the signature, or use mode resolve",
+                reference=text,
+                digest=digest,
+                key=key.fingerprint,
+            )
+        verified = self.lookup.signature(reference, text, digest, key, within)
+        return replace(pin, verification=verified)
 
     def _hold_back(self, reference: Reference, wanted: Platform | None, text: str, pin: Pin) -> Pin:
         """`min_age`: keep the locked digest while the tag's new one is too young."""
@@ -271,6 +349,7 @@ class PinningPolicy:
             pin.held_back,
             keep_tag=self.keep_tag,
             mirror=pin.mirror,
+            verified_by=pin.verification.key if pin.verification else None,
         )
 
     # -- recording ----------------------------------------------------------------------------
@@ -287,6 +366,7 @@ class PinningPolicy:
                 p.found.media_type,
                 # Provenance when labels were read; `created` alone (min_age) is not recorded.
                 *_provenance(p.found),
+                signature=p.verification.to_json() if p.verification else None,
             )
             for r, w, p in pins
             if p.source == "registry"
@@ -321,10 +401,10 @@ class PinningPolicy:
         return self.lock.record(pending)
 
 
-def _provenance(found: Found) -> tuple[str | None, ...]:
+def _provenance(found: Found) -> tuple[str | None, str | None, str | None, str | None]:
     from image_digest.provenance import Provenance
 
     if found.labels is None:
-        return ()
+        return (None, None, None, None)
     known = Provenance.of(found.labels, found.created)
     return (known.revision, known.source, known.version, known.created)

@@ -228,5 +228,7 @@ def test_bad_lock_settings_name_the_lock(tmp_path: Path) -> None:
     with pytest.raises(InvalidOptionError, match=f"settings of lock file {lock}"):
         Resolver(lock=lock)
     lock.write_text(json.dumps({"format": "image-digest.lock/v1", "images": [], "settings": []}))
+    # A lock that cannot be read fails where it is first used (so a fallback can name the
+    # registry error beside it), here at once, with no network in mode locked.
     with pytest.raises(LockError, match='"settings" must be an object'):
-        Resolver(lock=lock)
+        Resolver(lock=lock, mode="locked").resolve("docker.io/library/nginx:1.27")

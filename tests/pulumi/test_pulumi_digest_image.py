@@ -229,6 +229,7 @@ def test_state_and_provider_hold_no_credential(
         "keep_tag": False,
         "mirrors": (),
         "deploy_from": None,
+        "verify": None,
     }
     everything = json.dumps(
         [image.raw_inputs, image.checked, image.outputs, deployment["app"].inputs], default=str
