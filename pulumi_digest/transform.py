@@ -31,12 +31,14 @@ from image_digest.unpinned import (
     unpinned_message,
 )
 
-from . import _resolvers, _wire
+from . import _resolvers, _stack_transform, _wire
 from ._blocking import run_blocking
 from .errors import PinError
 from .image_fields import IMAGE_FIELDS
 
 _PLATFORM_RULES = platform_rules("pulumi")
+#: `DigestImage`'s own type: its `image` input is pinned by the resource itself.
+_DIGEST_IMAGE_TYPE = "pulumi-python:dynamic/pulumi-digest:DigestImage"
 
 
 class ImagePinner:
@@ -81,7 +83,7 @@ class ImagePinner:
     ) -> pulumi.ResourceTransformResult | None:
         """New props with pinned images; None (the engine keeps the resource as it is) when
         there is nothing to pin."""
-        if not isinstance(args.props, Mapping):
+        if not isinstance(args.props, Mapping) or args.type_ == _DIGEST_IMAGE_TYPE:
             return None
         props: Mapping[str, Any] = args.props
         paths = self.fields.get(args.type_, ())
@@ -185,5 +187,5 @@ def pin_images(
         fields=fields,
         strict=strict,
     )
-    pulumi.runtime.register_resource_transform(pinner)
+    _stack_transform.register(pinner, "pin_images()")
     return pinner
