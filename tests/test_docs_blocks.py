@@ -44,8 +44,13 @@ PYTHON = {
     ("docs/cdktf.md", '"acme_worker"'): "exec",
     ("docs/lockfile.md", 'mode="fallback"'): "exec",
 }
-#: Blocks run elsewhere: tests/cdktf/test_cdktf_docs.py.
-ELSEWHERE = {("README.md", "CloudRunV2Service("), ("docs/cdktf.md", "RegistryDigest(self")}
+#: Blocks run elsewhere: tests/cdktf/test_cdktf_docs.py, tests/pulumi/test_pulumi_testing.py.
+ELSEWHERE = {
+    ("README.md", "CloudRunV2Service("),
+    ("docs/cdktf.md", "RegistryDigest(self"),
+    ("docs/pulumi.md", "# infra.py: the program under test"),  # tests/pulumi/test_pulumi_testing.py
+    ("docs/pulumi.md", "# test_infra.py: run with pytest"),  # and tests/test_package.py
+}
 #: Files whose console blocks this module runs line by line; the others' run in their own
 #: tests, with the files and tools those pages set up (a tfvars file, a Terraform plan).
 CONSOLE_HERE = {"README.md", "docs/lockfile.md"}
