@@ -8,14 +8,16 @@ Each test runs a user's files with a Python of its own, as pytest would in the u
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from tests.pulumi.harness.unit_tests import recorded_pins, write_user_project
-from tests.support.docs import ROOT
+from tests.pulumi.harness.unit_tests import (
+    assert_the_docs_unit_test_pins,
+    pushed,
+    run,
+    write_user_project,
+)
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -23,43 +25,6 @@ HINT = (
     "in unit tests, set the mocks with pulumi_digest.testing.set_mocks(...) instead of "
     "pulumi.runtime.set_mocks(...) (see docs/pulumi.md, 'Unit tests')"
 )
-
-
-def run(python: str | Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [str(python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def pushed(registry: RegistryServer, repo: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The page's two public images as local ones: (public -> local name, public -> digest)."""
-    names, digests = {}, {}
-    for public in ("nginx:1.25", "redis:7"):
-        name, tag = public.split(":")
-        digests[public] = registry.push(f"{repo}/{name}", tag, build_image(f"{repo} {public}"))
-        names[public] = registry.reference(f"{repo}/{name}", tag)
-    return names, digests
-
-
-def assert_the_docs_unit_test_pins(
-    python: str | Path, directory: Path, registry: RegistryServer, repo: str
-) -> None:
-    """Run docs/pulumi.md's unit test with `python`; every image is pinned, exactly."""
-    names, digests = pushed(registry, repo)
-    write_user_project(directory, names)
-
-    done = run(
-        python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_infra.py", cwd=directory
-    )
-
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "3 passed" in done.stdout
-    nginx, redis = (
-        f"{registry.host}/{repo}/{n}@{digests[p]}"
-        for n, p in (("nginx", "nginx:1.25"), ("redis", "redis:7"))
-    )
-    assert recorded_pins(directory) == {"containers": [nginx, redis], "api": redis}
 
 
 def test_the_docs_unit_test_pins_images_against_the_registry(

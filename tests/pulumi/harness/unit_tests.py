@@ -7,10 +7,14 @@ what the program deployed to `pins.json`, so the caller can compare exact digest
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
 from tests.support.docs import ROOT, code_block
+from tests.support.images import build_image
+from tests.support.registry import RegistryServer
 
 PAGE = ROOT / "docs" / "pulumi.md"
 
@@ -45,3 +49,55 @@ def write_user_project(directory: Path, local: Mapping[str, str]) -> Path:
 def recorded_pins(directory: Path) -> dict[str, object]:
     """What `test_record_what_was_deployed` saw."""
     return dict(json.loads((directory / "pins.json").read_text()))
+
+
+def run(
+    python: str | Path, *args: str, cwd: Path, pythonpath: str = str(ROOT)
+) -> subprocess.CompletedProcess[str]:
+    """`python *args` in `cwd`; this checkout importable unless `pythonpath` says otherwise."""
+    env = {**os.environ, "PYTHONPATH": pythonpath}
+    return subprocess.run(
+        [str(python), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def pushed(registry: RegistryServer, repo: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The page's two public images as local ones: (public -> local name, public -> digest)."""
+    names, digests = {}, {}
+    for public in ("nginx:1.25", "redis:7"):
+        name, tag = public.split(":")
+        digests[public] = registry.push(f"{repo}/{name}", tag, build_image(f"{repo} {public}"))
+        names[public] = registry.reference(f"{repo}/{name}", tag)
+    return names, digests
+
+
+def assert_the_docs_unit_test_pins(
+    python: str | Path,
+    directory: Path,
+    registry: RegistryServer,
+    repo: str,
+    pythonpath: str = str(ROOT),
+) -> None:
+    """Run docs/pulumi.md's unit test with `python`; every image is pinned, exactly."""
+    names, digests = pushed(registry, repo)
+    write_user_project(directory, names)
+
+    done = run(
+        python,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "test_infra.py",
+        cwd=directory,
+        pythonpath=pythonpath,
+    )
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "3 passed" in done.stdout
+    nginx, redis = (
+        f"{registry.host}/{repo}/{n}@{digests[p]}"
+        for n, p in (("nginx", "nginx:1.25"), ("redis", "redis:7"))
+    )
+    assert recorded_pins(directory) == {"containers": [nginx, redis], "api": redis}
