@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import runpy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,31 @@ class Cdk:
     def warnings(construct: Any) -> list[str]:
         """Warning annotations on `construct` (`@cdktf/warn` in both frameworks)."""
         return [str(m.data) for m in construct.node.metadata if str(m.type).endswith("/warn")]
+
+
+def run_as_cdktf_synth(program: str | Path, framework: str, outdir: Path) -> None:
+    """Run a whole program (code, or a `main.py`) as `cdktf synth` does, with `outdir` as its
+    CDKTF_OUTDIR, in this process: on the jsii kernel this test process already runs.
+
+    A subprocess would start Node and load every provider binding again (tens of seconds).
+    CDKTF_OUTDIR is read by the kernel, which started long before, so instead the program's
+    `App()` gets `outdir` as its default while it runs; nothing else about it changes.
+    """
+    lib = importlib.import_module(framework)
+    app_class = lib.App
+
+    def app(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("outdir", str(outdir))
+        return app_class(*args, **kwargs)
+
+    lib.App = app
+    try:
+        if isinstance(program, Path):
+            runpy.run_path(str(program), run_name="__main__")
+        else:
+            exec(compile(program, "<program>", "exec"), {"__name__": "__main__"})
+    finally:
+        lib.App = app_class
 
 
 def resource(synthesized: dict[str, Any], resource_type: str, name: str) -> dict[str, Any]:
