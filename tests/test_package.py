@@ -42,7 +42,16 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Wheel and sdist of HEAD, built from a clean clone (what is committed, nothing else)."""
     root = tmp_path_factory.mktemp("package")
     run("git", "clone", "--quiet", ROOT, root / "checkout")
-    run(sys.executable, "-m", "build", "--outdir", root / "dist", root / "checkout")
+    run(
+        sys.executable,
+        "-m",
+        "build",
+        "--installer",
+        "uv",
+        "--outdir",
+        root / "dist",
+        root / "checkout",
+    )
     return root / "dist"
 
 
