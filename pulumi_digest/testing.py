@@ -19,8 +19,8 @@ import base64
 import contextvars
 import copy
 import inspect
-import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import dill  # type: ignore[import-untyped]  # how the SDK serializes dynamic providers
@@ -45,21 +45,8 @@ def _run_coroutine(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     runs the async transform the same way from all of them.
     """
     context = contextvars.copy_context()
-    result: list[T] = []
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(context.run(asyncio.run, make()))
-        except BaseException as error:  # handed to the caller, as the engine would
-            failure.append(error)
-
-    thread = threading.Thread(target=run, name="pulumi-digest-mock-transform")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
+    with ThreadPoolExecutor(1, thread_name_prefix="pulumi-digest-mock-transform") as thread:
+        return thread.submit(context.run, asyncio.run, make()).result()
 
 
 class PinningMocks(Mocks):
