@@ -32,10 +32,12 @@ stamp=$venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing the package ($extras) into $venv with uv (log: $venv/install.log)" >&2
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  # uv verifies TLS with the system's certificates, as pip does (a proxy's CA included).
+  # uv verifies TLS with the system's certificates, as pip does (a proxy's CA included), and
+  # compiles bytecode now, on every core, as pip would: else each test process compiles the
+  # provider bindings' sources (hundreds of MB) again on its first import.
   if ! { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "uv>=0.5" &&
          UV_SYSTEM_CERTS=1 "$venv/bin/python" -m uv pip install --python "$venv/bin/python" \
-           -e ".[$extras]"; } >"$venv/install.log" 2>&1; then
+           --compile-bytecode -e ".[$extras]"; } >"$venv/install.log" 2>&1; then
     tail -n 40 "$venv/install.log" >&2
     exit 1
   fi
