@@ -5,6 +5,8 @@ Three ways, from smallest to widest:
 - `pin(image)`: an Output with `repo@sha256:...` for one image;
 - `DigestImage(name, image=...)`: a resource whose `digest` shows up in previews and state;
 - `pin_images()`: a stack transform that pins every known image field of every resource.
+
+Unit tests of such programs under Pulumi's mocks: `pulumi_digest.testing.set_mocks`.
 """
 
 try:

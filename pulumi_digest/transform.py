@@ -30,7 +30,7 @@ from image_digest.unpinned import (
     unpinned_message,
 )
 
-from . import _resolvers, _wire
+from . import _resolvers, _stack_transform, _wire
 from ._blocking import run_blocking
 from .errors import PinError
 from .helm import pin_helm_values
@@ -177,5 +177,5 @@ def pin_images(
         fields=fields,
         strict=strict,
     )
-    pulumi.runtime.register_resource_transform(pinner)
+    _stack_transform.register(pinner, "pin_images()")
     return pinner

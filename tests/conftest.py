@@ -9,6 +9,7 @@ import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ os.environ["GCE_METADATA_HOST"] = "127.0.0.1:9"
 os.environ["GCE_METADATA_IP"] = "127.0.0.1:9"
 
 from tests.support.images import Image, build_image
-from tests.support.registry import RegistryServer, require_tools
+from tests.support.registry import RegistryServer, in_ci, require_tools
 from tests.support.token_server import TokenServer
 
 # --- Real registries (docker-registry 2.8 on 127.0.0.1; see tests/support/registry.py) -------
@@ -79,3 +80,51 @@ def make_image(unique_repo: str) -> Callable[..., Image]:
         return build_image(content, **kwargs)
 
     return make
+
+
+# --- Parallel runs (pytest-xdist, `--dist loadgroup` in scripts/test.sh) -------------------
+# Tests are spread one by one over the workers, except these, which stay together in one worker
+# so what they share is made once: the jsii kernels with every provider binding loaded (tens of
+# seconds per framework and process), the wheel built from a clean clone, the registries scenario.
+# A file's own `pytest.mark.xdist_group` wins.
+
+XDIST_GROUPS = {
+    "tests/cdktf/": "jsii",
+    "tests/test_docs_blocks.py": "jsii",  # one docs/cdktf.md block synthesizes in-process
+    "tests/test_package.py": "package",
+    "tests/registries/": "registries",
+    "tests/core/test_batch.py": "core-batch",
+    "tests/core/test_cloud_keychains.py": "cloud-keychains",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here too, so --strict-markers accepts it where xdist is not installed.
+    config.addinivalue_line("markers", "xdist_group(name): run in the worker of this group")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks into node ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        where = Path(os.path.relpath(item.path, config.rootpath)).as_posix()
+        for prefix, group in XDIST_GROUPS.items():
+            if where.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
+
+# --- Under CI=true nothing may be skipped ---------------------------------------------------
+# A skip hides a part that did not run (a missing tool, a refused namespace): in CI it fails
+# the run, also when the skip happened in an xdist worker (the controller sees every report).
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if not in_ci() or reporter is None or exitstatus != pytest.ExitCode.OK:
+        return
+    skipped = reporter.stats.get("skipped", [])
+    if skipped:
+        reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; failing the run", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

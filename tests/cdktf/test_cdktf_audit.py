@@ -12,10 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cdktf_digest import RegistryDigest
 from tests.audit.cli import audit_json, findings, run_cli
-from tests.cdktf.harness import Cdk, TerraformWorkdir
-from tests.cdktf.test_cdktf_examples import synth_example
+from tests.cdktf.harness import Cdk, TerraformWorkdir, synth_example
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -53,13 +54,14 @@ def test_audit_of_a_synthesized_stack(
 
 
 def test_the_docker_example_synthesizes_with_nothing_deployed_by_tag(
-    registry: RegistryServer, unique_repo: str, tmp_path: Path
+    registry: RegistryServer, unique_repo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry.push(unique_repo, "web", build_image("audit example web"))
     synth_example(
         "cdktf-docker",
         "docker",
         tmp_path,
+        monkeypatch,
         WEB_IMAGE=registry.reference(unique_repo, "web"),
         WORKER_IMAGE=registry.reference(unique_repo, "worker"),
     )

@@ -7,15 +7,12 @@ host (to the real local registry) and, for cdktn, the imports the blocks' commen
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cdktf.harness import FLAVORS, resource
+from tests.cdktf.harness import FLAVORS, resource, run_as_cdktf_synth
 from tests.support.docs import code_block
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
@@ -28,16 +25,7 @@ def run_program(code: str, framework: str, tmp_path: Path) -> dict[str, Any]:
     if framework == "cdktn":  # what the blocks' "# or: ..." comments say to change
         code = code.replace("from cdktf import", "from cdktn import")
         code = code.replace("cdktf_cdktf_provider_", "cdktn_provider_")
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "out")},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    run_as_cdktf_synth(code, framework, tmp_path / "out")
     return dict(json.loads((tmp_path / "out/stacks/service/cdk.tf.json").read_text()))
 
 

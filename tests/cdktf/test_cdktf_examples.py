@@ -1,4 +1,5 @@
-"""The examples synthesize as `cdktf synth` runs them (`python3 main.py`), on the local registry.
+"""The examples synthesize as `cdktf synth` runs them (`python3 main.py`, here on this test
+process's jsii kernel), on the local registry.
 
 Their images come from environment variables, pointed here at fresh pushes to the real
 registry; the docker example's providers cannot be downloaded here, so it is checked by synth.
@@ -6,38 +7,20 @@ registry; the docker example's providers cannot be downloaded here, so it is che
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-from tests.cdktf.harness import resource
+import pytest
+
+from tests.cdktf.harness import resource, synth_example
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def synth_example(name: str, stack: str, tmp_path: Path, **env: str) -> dict[str, Any]:
-    example = EXAMPLES / name
-    assert json.loads((example / "cdktf.json").read_text())["app"] == "python3 main.py"
-    done = subprocess.run(
-        [sys.executable, str(example / "main.py")],
-        cwd=tmp_path,
-        env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "out"), **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return dict(json.loads((tmp_path / "out" / "stacks" / stack / "cdk.tf.json").read_text()))
-
 
 def test_cloudrun_example_deploys_both_containers_by_digest(
-    registry: RegistryServer, unique_repo: str, tmp_path: Path
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     digest = registry.push(unique_repo, "latest", build_image("cloud run api"))
     proxy = registry.push(unique_repo, "proxy", build_image("cloud run proxy"))
@@ -47,6 +30,7 @@ def test_cloudrun_example_deploys_both_containers_by_digest(
         "cdktf-cloudrun",
         "cloudrun",
         tmp_path,
+        monkeypatch,
         APP_IMAGE=registry.reference(unique_repo),
         PROXY_IMAGE=registry.reference(unique_repo, "proxy"),
     )
@@ -63,7 +47,10 @@ def test_cloudrun_example_deploys_both_containers_by_digest(
 
 
 def test_docker_example_pins_at_synth_and_at_plan_time(
-    registry: RegistryServer, unique_repo: str, tmp_path: Path
+    registry: RegistryServer,
+    unique_repo: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     digest = registry.push(unique_repo, "web", build_image("docker web"))
     worker = registry.reference(unique_repo, "worker")
@@ -72,6 +59,7 @@ def test_docker_example_pins_at_synth_and_at_plan_time(
         "cdktf-docker",
         "docker",
         tmp_path,
+        monkeypatch,
         WEB_IMAGE=registry.reference(unique_repo, "web"),
         WORKER_IMAGE=worker,
     )

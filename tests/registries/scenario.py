@@ -18,7 +18,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -158,11 +160,19 @@ def skopeo_creds(spec: Spec, how: str) -> list[str]:
     return [f"--creds={spec.user}:{password}"]
 
 
+def hosts_of(spec: Spec) -> set[str]:
+    """Every host the library or skopeo may ask for `spec`'s cases (ECR: its AWS API too)."""
+    return {spec.api_host, spec.token_host} | ({ECR_API} if spec.name == "ecr" else set())
+
+
 class Runner:
+    """Runs the cases; the registries run at once, each on a thread of its own, so requests are
+    counted per registry (by host) and retry waits per thread."""
+
     def __init__(self, edge: Edge, ca: Path, work: Path, docker_config: Path):
         self.edge, self.ca, self.work, self.docker_config = edge, ca, work, docker_config
-        self.waits: list[float] = []
-        http_module.time = SimpleNamespace(sleep=self.waits.append)  # type: ignore[assignment]
+        self._local = threading.local()
+        http_module.time = SimpleNamespace(sleep=self._wait)  # type: ignore[assignment]
         auth_file = work / "skopeo-auth.json"
         auth_file.write_text('{"auths": {}}')
         self.skopeo_env = {
@@ -172,6 +182,27 @@ class Runner:
             "DOCKER_CONFIG": str(work / "no-docker-config"),
         }
 
+    def _thread_waits(self) -> list[float]:
+        waits: list[float] | None = getattr(self._local, "waits", None)
+        if waits is None:
+            waits = self._local.waits = []
+        return waits
+
+    @property
+    def waits(self) -> list[float]:
+        """The retry waits the library asked for on this thread (recorded, never slept)."""
+        return list(self._thread_waits())
+
+    def _wait(self, seconds: float) -> None:
+        self._thread_waits().append(seconds)
+
+    def clear_waits(self) -> None:
+        self._local.waits = []
+
+    def _requests_since(self, mark: int, spec: Spec) -> int:
+        hosts = hosts_of(spec)
+        return sum(1 for hit in self.edge.hits[mark:] if hit.host in hosts)
+
     def library(self, spec: Spec, ref: str, how: str, platform: str | None) -> Outcome:
         if how == "natural":
             keychain = natural_keychain(self.docker_config)
@@ -179,7 +210,7 @@ class Runner:
             keychain = StaticKeychain({spec.ref_host: (spec.user, "wrong-password")})
         else:
             keychain = MultiKeychain([])
-        self.edge.reset()
+        mark = len(self.edge.hits)
         started = time.perf_counter()
         try:
             with Resolver(keychain=keychain, ca_bundle=str(self.ca)) as resolver:
@@ -188,11 +219,11 @@ class Runner:
         except DigestError as exc:
             outcome = Outcome(False, None, f"{type(exc).__name__}: {exc}", 0, 0.0)
         outcome.seconds = round(time.perf_counter() - started, 4)
-        outcome.requests = len(self.edge.hits)
+        outcome.requests = self._requests_since(mark, spec)
         return outcome
 
     def skopeo(self, spec: Spec, ref: str, how: str, platform: str | None) -> Outcome:
-        self.edge.reset()
+        mark = len(self.edge.hits)
         started = time.perf_counter()
 
         def raw(target: str) -> tuple[bool, bytes, str]:
@@ -230,7 +261,7 @@ class Runner:
             ok,
             digest,
             error.strip()[-400:],
-            len(self.edge.hits),
+            self._requests_since(mark, spec),
             round(time.perf_counter() - started, 4),
         )
 
@@ -305,7 +336,8 @@ def main(out: Path) -> None:
     table = routes(emulations, {ECR_API: ecr_api})
     with Edge(table, host="0.0.0.0", port=443, tls=(cert, key)) as edge:
         runner = Runner(edge, ca, work, docker_config)
-        for spec in SPECS:
+
+        def run_cases(spec: Spec, emulation: Emulation) -> list[Result]:
             needs_creds = spec.anonymous == "none"
             public_how = "natural" if needs_creds else "anonymous"
             host = spec.ref_host
@@ -319,14 +351,19 @@ def main(out: Path) -> None:
                 "private": (f"{host}/{REPOS['private']}:v1", "natural", None),
                 "429": (f"{host}/{REPOS['limited']}:v1", public_how, None),
             }
+            rows = []
             for case, (ref, how, platform) in plan.items():
-                runner.waits.clear()
+                runner.clear_waits()
                 library = runner.library(spec, ref, how, platform)
-                waits = list(runner.waits)
-                for emulation in emulations:
-                    emulation._limited_once.clear()  # skopeo meets the same 429 first
+                waits = runner.waits
+                emulation._limited_once.clear()  # skopeo meets the same 429 first
                 witness = runner.skopeo(spec, ref, how, platform)
-                results.append(Result(spec.name, case, expected.get(case), library, witness, waits))
+                rows.append(Result(spec.name, case, expected.get(case), library, witness, waits))
+            return rows
+
+        with ThreadPoolExecutor(len(SPECS), thread_name_prefix="registry-case") as pool:
+            for rows in pool.map(run_cases, SPECS, emulations):
+                results.extend(rows)
         # ECR's expired token: a 403 that says so (skopeo is not run: same request)
         if ecr is not None:
             expired = StaticKeychain({ecr.ref_host: ("AWS", "ecr-expired-password")})
