@@ -8,12 +8,14 @@
 Thin by design: references are parsed and resolved by `image_digest`, never here.
 """
 
+from image_digest.errors import install_extra
+
 try:
     import constructs  # noqa: F401  (cdktf and cdktn load later, from the construct at hand)
 except ModuleNotFoundError as missing:
     raise ModuleNotFoundError(
         f"cdktf_digest needs constructs and a CDK for Terraform ({missing}): "
-        "pip install 'image-digest[cdktf]' (HashiCorp's cdktf) or 'image-digest[cdktn]' (its fork)",
+        f"{install_extra('cdktf', 'cdktn')} (cdktf: HashiCorp's; cdktn: its maintained fork)",
         name=missing.name,
     ) from None
 

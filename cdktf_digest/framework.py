@@ -15,10 +15,10 @@ from typing import Any
 
 from constructs import IConstruct
 
+from image_digest.errors import install_extra
+
 #: Framework module -> the module of its prebuilt docker provider bindings.
 DOCKER_BINDINGS = {"cdktf": "cdktf_cdktf_provider_docker", "cdktn": "cdktn_provider_docker"}
-#: Framework module -> the extra that installs it.
-EXTRAS = {"cdktf": "image-digest[cdktf]", "cdktn": "image-digest[cdktn]"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Flavor:
         except ModuleNotFoundError as err:
             raise ImportError(
                 f"{package} is not installed; it declares the docker provider for {self.name}: "
-                f"pip install '{EXTRAS[self.name]}'"
+                f"{install_extra(self.name)}"
             ) from err
 
 

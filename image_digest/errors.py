@@ -30,6 +30,15 @@ def quoted(text: str, limit: int = 200) -> str:
     return shorten(repr(text), limit)
 
 
+def install_extra(*extras: str) -> str:
+    """How to install an extra of this unpublished package: from a clone, or from its wheel."""
+    named = " or ".join(f"'.[{extra}]'" for extra in extras)
+    return (
+        f"pip install {named} in a clone of image-digest "
+        f"(or its wheel: 'dist/image_digest-*.whl[{extras[0]}]')"
+    )
+
+
 class InputLimitError(ValueError):
     """A JSON or YAML document breaks a limit set against hostile input (nesting depth, YAML
     aliases): refused before any walk over it, so it cannot exhaust the stack, memory or time.

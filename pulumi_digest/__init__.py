@@ -9,11 +9,13 @@ Three ways, from smallest to widest:
 Unit tests of such programs under Pulumi's mocks: `pulumi_digest.testing.set_mocks`.
 """
 
+from image_digest.errors import install_extra
+
 try:
     import pulumi  # noqa: F401  (the SDK every module here adapts)
 except ModuleNotFoundError as missing:
     raise ModuleNotFoundError(
-        f"pulumi_digest needs the Pulumi SDK ({missing}): pip install 'image-digest[pulumi]'",
+        f"pulumi_digest needs the Pulumi SDK ({missing}): {install_extra('pulumi')}",
         name=missing.name,
     ) from None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from image_digest.audit import kubernetes, pulumi, terraform
 from image_digest.audit.resources import Document, Resource
-from image_digest.errors import InputLimitError
+from image_digest.errors import InputLimitError, install_extra
 from image_digest.safe_load import load_json, load_yaml_all
 
 #: Every format, as named in messages and in `--json` output.
@@ -103,7 +103,7 @@ def _read_yaml(path: str, text: str, *, json_error: ValueError) -> Document:
         raise _unknown(
             path,
             "it is not JSON, and reading it as Kubernetes YAML needs PyYAML: "
-            "pip install 'image-digest[audit]'",
+            + install_extra("audit"),
         ) from None
     try:
         documents = load_yaml_all(text, path)

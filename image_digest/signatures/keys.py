@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from image_digest.errors import install_extra
 from image_digest.signatures.errors import InvalidKeyError
 
 if TYPE_CHECKING:
@@ -79,8 +80,7 @@ def key_from_pem(data: bytes, source: str = "(PEM)") -> VerificationKey:
         from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
     except ImportError:
         raise InvalidKeyError(
-            "signature verification needs the cryptography package: "
-            "pip install 'image-digest[verify]'"
+            "signature verification needs the cryptography package: " + install_extra("verify")
         ) from None
     if b"PRIVATE KEY" in data:
         # Say so without quoting a byte of it: a private key must never reach a message.

@@ -199,7 +199,10 @@ def test_yaml_without_pyyaml_names_the_extra(tmp_path: Path) -> None:
     )
 
     assert done.returncode == 2
-    assert "pip install 'image-digest[audit]'" in done.stderr and str(path) in done.stderr
+    assert (
+        "pip install '.[audit]' in a clone of image-digest" in done.stderr
+        and str(path) in done.stderr
+    )
 
 
 def test_suggest_resolves_each_finding_with_its_platform(

@@ -43,11 +43,11 @@ def run_without(blocked: str, statement: str) -> subprocess.CompletedProcess[str
 @pytest.mark.parametrize(
     ("package", "blocked", "extras"),
     [
-        ("pulumi_digest", "pulumi", ["pip install 'image-digest[pulumi]'"]),
+        ("pulumi_digest", "pulumi", ["pip install '.[pulumi]' in a clone of image-digest"]),
         (
             "cdktf_digest",
             "constructs",
-            ["pip install 'image-digest[cdktf]'", "'image-digest[cdktn]'"],
+            ["pip install '.[cdktf]' or '.[cdktn]' in a clone of image-digest"],
         ),
     ],
 )
