@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from image_digest import LockFile, Resolver
-from image_digest.lockfile import LockPin
+from image_digest.pinning.lockfile import LockPin
 from tests.support.fault_server import FaultConnection, FaultServer, RawRequest
 from tests.support.images import OCI_MANIFEST, build_image
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from image_digest import Resolver
-from image_digest.mediatypes import MANIFEST_ACCEPT
+from image_digest.names.mediatypes import MANIFEST_ACCEPT
 from image_digest.resolver import DEFAULT_MAX_WORKERS
 
 Resolve = Callable[[list[str]], dict[str, str]]

@@ -1,7 +1,7 @@
 """Helm values in `PinImages`: the images a `helm_release` sets in `values`, `set`,
 `set_list` and `set_sensitive`.
 
-The values are merged as the Helm provider merges them (`image_digest.helm_release`), and
+The values are merged as the Helm provider merges them (`image_digest.fields.helm_release`), and
 each pin is written into the entry or YAML document Helm takes the value from: a set entry's
 `value`, or the document's text with one scalar changed. Images the chart sets in its own
 defaults are rendered by the provider's Helm, never seen here: each release without an
@@ -18,10 +18,10 @@ from cdktf_digest.attributes import set_strings
 from cdktf_digest.errors import PinError, UnsafeRewriteError
 from cdktf_digest.framework import Flavor
 from image_digest import ResolvedImage
-from image_digest.helm_release import HELM_RELEASE, release_values
-from image_digest.helm_values import ValuesImage, chart_defaults_message, post_renders
-from image_digest.selection import needs_resolution
-from image_digest.yaml_scalars import with_value
+from image_digest.fields.helm_release import HELM_RELEASE, release_values
+from image_digest.fields.helm_values import ValuesImage, chart_defaults_message, post_renders
+from image_digest.fields.selection import needs_resolution
+from image_digest.fields.yaml_scalars import with_value
 
 #: The setting the warning names (Terraform's helm provider runs it with these arguments).
 POST_RENDER_BLOCK = (

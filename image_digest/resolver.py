@@ -16,16 +16,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from image_digest.age import parse_duration, utc_now
 from image_digest.errors import BatchResolutionError, DigestError, InvalidOptionError, LockError
 from image_digest.keychain import Credential, Keychain, default_keychain
-from image_digest.lockfile import LockFile
 from image_digest.lookup import Lookup
-from image_digest.mirrors import DEPLOY_FROM, DeployFrom, Mirrors, parse_mirrors
+from image_digest.names.mirrors import DEPLOY_FROM, DeployFrom, Mirrors, parse_mirrors
+from image_digest.names.platform import parse_platform
+from image_digest.names.reference import parse
+from image_digest.names.resolved import ResolvedImage
 from image_digest.pinning import LOCK_ENV, MODE_ENV, MODES, Mode, PinningPolicy, parse_mode
-from image_digest.platform import parse_platform
-from image_digest.reference import parse
-from image_digest.resolved import ResolvedImage
+from image_digest.pinning.age import parse_duration, utc_now
+from image_digest.pinning.lockfile import LockFile
 from image_digest.transport.options import (
     TIMEOUT_ENV,
     TransportOptions,
@@ -35,7 +35,7 @@ from image_digest.transport.options import (
 from image_digest.transport.tls import check_ca_bundle
 
 if TYPE_CHECKING:
-    from image_digest.drift import Finding
+    from image_digest.pinning.drift import Finding
     from image_digest.signatures import VerificationKey, VerifyOption
 
 __all__ = [
@@ -93,8 +93,8 @@ class Resolver:
     `keep_tag=True` writes readable pins: `repo_digest` keeps the tag as written
     (`nginx:1.27@sha256:...`); the digest alone decides what is pulled, and the lock is the same.
 
-    `mirrors` (`{"docker.io": "mirror.example:5000/hub"}`, see `image_digest.mirrors`) resolves
-    matching references through the mirror; `repo_digest` names what the program wrote
+    `mirrors` (`{"docker.io": "mirror.example:5000/hub"}`, see `image_digest.names.mirrors`)
+    resolves matching references through the mirror; `repo_digest` names what the program wrote
     (`deploy_from="program"`) or the mirror (`deploy_from="mirror"`), and the lock records the
     program's reference; both default to the lock file's `settings`, if any. When the upstream
     answers too (one quick request, no retries; one that does not is not asked again), a
@@ -261,11 +261,11 @@ class Resolver:
         self, lock: str | os.PathLike[str] | None = None, *, verify_exists: bool = False
     ) -> list[Finding]:
         """Compare every entry of a lock file (default: this resolver's) with the registry,
-        without writing it, whatever this resolver's mode; see `image_digest.drift`.
+        without writing it, whatever this resolver's mode; see `image_digest.pinning.drift`.
         `verify_exists=True` asks instead whether every locked digest still exists (HEAD by
         digest, never by tag). With a verification key (`verify=`, else that lock's
         `settings.verify_key`) every current digest's signature is verified again."""
-        from image_digest.drift import check_lock
+        from image_digest.pinning.drift import check_lock
         from image_digest.signatures import verification_key
 
         chosen = LockFile(lock, clock=self.clock) if lock is not None else self.lock

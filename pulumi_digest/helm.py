@@ -1,7 +1,7 @@
 """Helm values in `pin_images()`: images a `Release` or a `Chart` (v4) sets in its `values`.
 
 The catalog's fields are fixed paths; a chart's values name images by convention at any depth
-(`image_digest.helm_values`), and the pin goes where the chart reads it (`digest`, or
+(`image_digest.fields.helm_values`), and the pin goes where the chart reads it (`digest`, or
 `tag: "<tag>@sha256:..."`). A `helm.v3.Chart` needs nothing here: it renders in the program,
 and the transform pins its rendered objects like any others. A `Chart` v4's objects pass
 through the transform as its children too. A `Release` is installed by the provider's own
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from image_digest import BatchResolutionError, DigestError, needs_resolution
-from image_digest.helm_values import (
+from image_digest.fields.helm_values import (
     chart_defaults_message,
     pin_values,
     post_renders,

@@ -18,17 +18,17 @@ from typing import Any, Unpack, cast
 import pulumi
 
 from image_digest import BatchResolutionError, DigestError, Resolver, needs_resolution
-from image_digest.catalog import merged_fields, platform_rules
-from image_digest.entry_options import ResolverOptions, ResolverSettings, resolver_options
-from image_digest.fields import find_images, replace_images
-from image_digest.local_builds import LocalBuilds, left_alone_message
-from image_digest.recognize import is_library_input
-from image_digest.unpinned import (
+from image_digest.fields.builds import LocalBuilds, left_alone_message
+from image_digest.fields.catalog import merged_fields, platform_rules
+from image_digest.fields.paths import find_images, replace_images
+from image_digest.fields.recognize import is_library_input
+from image_digest.fields.unpinned import (
     UnpinnedImagesError,
     strict_mode,
     unpinned_images,
     unpinned_message,
 )
+from image_digest.pinning.options import ResolverOptions, ResolverSettings, resolver_options
 
 from . import _resolvers, _stack_transform, _wire
 from ._blocking import run_blocking

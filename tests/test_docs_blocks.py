@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from image_digest import has_digest, parse
-from image_digest.fields import find_images
+from image_digest.fields.paths import find_images
 from pulumi_digest import IMAGE_FIELDS
 from tests.pulumi.harness.program import run_program
 from tests.pulumi.harness.provider_process import DynamicProviderProcess

@@ -19,13 +19,13 @@ from typing import Any
 
 from image_digest.audit.formats import UnreadableInputError, read_document
 from image_digest.audit.resources import Resource
-from image_digest.catalog import builds, image_fields
 from image_digest.errors import DigestError, InputLimitError, LockError
-from image_digest.fields import find_images
-from image_digest.lockfile import LOCK_FORMAT, LockFile
-from image_digest.reference import Reference, parse
+from image_digest.fields.catalog import builds, image_fields
+from image_digest.fields.paths import find_images
+from image_digest.fields.unpinned import image_named_fields
+from image_digest.names.reference import Reference, parse
+from image_digest.pinning.lockfile import LOCK_FORMAT, LockFile
 from image_digest.safe_load import load_json
-from image_digest.unpinned import image_named_fields
 
 #: The format name of an image-digest lock file (the others are `audit.FORMATS`).
 LOCK = "lock"

@@ -2,7 +2,7 @@
 
 A field the catalog names for the resource's type (or a pod spec's container, in any kind) is
 an image field for certain, so every reference in it without a digest is a finding, even a
-bare `nginx`; image IDs and VM images are not references (`image_digest.recognize`). Every
+bare `nginx`; image IDs and VM images are not references (`image_digest.fields.recognize`). Every
 other field named like an image (`unpinned_images`) is reported only when its value clearly
 is an image (it has a tag, or names a registry host). Values that are not references at all
 are never findings: unknowns, expressions such as `${var.image}`, `[secret]`. The names a
@@ -19,11 +19,11 @@ from typing import Any
 
 from image_digest.audit.helm import values_tags
 from image_digest.audit.resources import ALL_PUBLIC, Resource
-from image_digest.catalog import builds, image_fields, platform_rules
-from image_digest.fields import find_images
-from image_digest.recognize import deployed_by_tag, is_library_input
-from image_digest.reference import parse
-from image_digest.unpinned import unpinned_images
+from image_digest.fields.catalog import builds, image_fields, platform_rules
+from image_digest.fields.paths import find_images
+from image_digest.fields.recognize import deployed_by_tag, is_library_input
+from image_digest.fields.unpinned import unpinned_images
+from image_digest.names.reference import parse
 
 
 @dataclass(frozen=True)

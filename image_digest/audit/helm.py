@@ -1,6 +1,6 @@
 """Images a Helm release sets in its chart values, for the gate: the same conventions the
-pinners read (`image_digest.helm_values`), on a Pulumi `Release` or `Chart` v4's `values`, or a
-Terraform `helm_release`'s merged `values` and `set` entries. Each is reported at
+pinners read (`image_digest.fields.helm_values`), on a Pulumi `Release` or `Chart` v4's
+`values`, or a Terraform `helm_release`'s merged `values` and `set` entries. Each is reported at
 `values.<where>` (`values.controller.image`), with the reference it composes."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from image_digest.audit.resources import Resource
-from image_digest.helm_release import HELM_RELEASE, release_values
-from image_digest.helm_values import dotted, values_images
+from image_digest.fields.helm_release import HELM_RELEASE, release_values
+from image_digest.fields.helm_values import dotted, values_images
 
 #: Pulumi types whose `values` are chart values.
 PULUMI_HELM_TYPES = frozenset({"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"})

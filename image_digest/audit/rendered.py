@@ -4,7 +4,7 @@ Helm hands a post-renderer its rendered manifests as one multi-document YAML str
 images in it are exactly what `audit` reports for the same objects (`tags_in`: the catalog's
 fields, then the image heuristics), so the post-renderer pins what the gate would fail on;
 this module only adds where each one is: its document and its location in that document, so
-the pin can be spliced into the text (`image_digest.yaml_scalars`), nothing else touched.
+the pin can be spliced into the text (`image_digest.fields.yaml_scalars`), nothing else touched.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 from image_digest.audit.findings import tags_in
 from image_digest.audit.kubernetes import address, is_manifest, type_token
 from image_digest.audit.resources import Resource
-from image_digest.fields import Location, Segment, split_path
-from image_digest.yaml_scalars import YamlDocument
+from image_digest.fields.paths import Location, Segment, split_path
+from image_digest.fields.yaml_scalars import YamlDocument
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from image_digest.catalog import Host
+from image_digest.fields.catalog import Host
 
 #: `Resource.public` of a resource nothing in which is marked secret or sensitive.
 ALL_PUBLIC: Any = object()

@@ -16,7 +16,7 @@ summary goes to stderr.
                    "pinned": str | null, "error": str | null}],
      "counts": {"findings": int, "allowed": int}}
 
-`format` is one of `audit.FORMATS`; `path` is in field syntax (`image_digest.fields`);
+`format` is one of `audit.FORMATS`; `path` is in field syntax (`image_digest.fields.paths`);
 `allowed` findings matched an `--allow` glob and do not fail the gate; a `secret` finding (in
 a value Terraform marks sensitive or Pulumi secret) shows its reference as `[secret]` and is
 not resolved; `pinned` and `error` are set with `--suggest`. Exit status: 0 nothing deployed
@@ -35,7 +35,7 @@ from image_digest.audit import Document, Finding, UnreadableInputError, read_doc
 from image_digest.commands.options import add_registry_options, read_only_lookup
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note
 from image_digest.errors import DigestError
-from image_digest.resolved import ResolvedImage
+from image_digest.names.resolved import ResolvedImage
 
 SCHEMA_VERSION = 1
 

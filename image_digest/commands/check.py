@@ -4,7 +4,7 @@ The "expect no changes" gate for CI. Each entry is looked up again with a read-o
 which cannot write the lock whatever IMAGE_DIGEST_MODE says; a moved tag prints
 `REF: OLD (revision R1) -> NEW (revision R2)` and, beneath it, the life of the pin: each
 digest's revision, version, created and source, and a GitHub/GitLab compare URL (see
-`image_digest.drift`). `--exists` asks instead whether the registry still has every locked
+`image_digest.pinning.drift`). `--exists` asks instead whether the registry still has every locked
 digest (HEAD by digest), telling "deleted" from "cannot see". With a verification key
 (`--verify-key`, else the lock's `settings.verify_key`) every digest's cosign signature is
 verified again; a lock that records signatures cannot be checked without one.
@@ -40,7 +40,7 @@ from image_digest.commands.report import (
     lock_path,
     subject,
 )
-from image_digest.drift import DRIFT, STATUSES, Finding, check_lock
+from image_digest.pinning.drift import DRIFT, STATUSES, Finding, check_lock
 from image_digest.signatures.settings import verification_key
 
 

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from image_digest.commands.options import add_registry_options, add_verify_option, options_from
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, error, warn
 from image_digest.errors import DigestError, InputLimitError
-from image_digest.platform import parse_platform
-from image_digest.reference import parse
+from image_digest.names.platform import parse_platform
+from image_digest.names.reference import parse
 from image_digest.safe_load import load_json
 
 QUERY_KEYS = ("image", "platform")

@@ -43,11 +43,11 @@ from image_digest.commands.report import (
     warn,
 )
 from image_digest.errors import DigestError
-from image_digest.lockfile import Key, LockEntry, LockPin
-from image_digest.platform import parse_platform
-from image_digest.provenance import Provenance, compare_url
-from image_digest.reference import parse
-from image_digest.resolved import ResolvedImage
+from image_digest.names.platform import parse_platform
+from image_digest.names.provenance import Provenance, compare_url
+from image_digest.names.reference import parse
+from image_digest.names.resolved import ResolvedImage
+from image_digest.pinning.lockfile import Key, LockEntry, LockPin
 from image_digest.resolver import Resolver
 
 

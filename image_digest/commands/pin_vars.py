@@ -2,7 +2,7 @@
 
 For plain Terraform, which cannot resolve a digest while it plans: CI runs
 `image-digest pin-vars images.tfvars.json -o images.auto.tfvars.json` before `terraform plan`
-(see docs/terraform.md). Which values are images: `image_digest.tfvars`. The output goes to
+(see docs/terraform.md). Which values are images: `image_digest.fields.tfvars`. The output goes to
 stdout, or with `-o` to OUT, written atomically; on any error (unreadable input, a bad
 reference, a registry failure, an output that cannot be written) nothing is written at all,
 the lock file included: pins are recorded in it, in one write, only after the output was.
@@ -22,9 +22,9 @@ from image_digest.atomic import atomic_write
 from image_digest.commands.options import add_resolver_options, resolver_from
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note, warn
 from image_digest.errors import DigestError, InputLimitError, InvalidReferenceError
-from image_digest.resolved import ResolvedImage
+from image_digest.fields.tfvars import image_values, pin_values, render
+from image_digest.names.resolved import ResolvedImage
 from image_digest.safe_load import load_json
-from image_digest.tfvars import image_values, pin_values, render
 
 
 def run_pin_vars(args: argparse.Namespace) -> int:

@@ -12,8 +12,8 @@ from collections import defaultdict
 
 from image_digest.commands.options import add_lock_option
 from image_digest.commands.report import EXIT_OK, existing_lock, lock_path
-from image_digest.lockfile import LockEntry
-from image_digest.reference import parse
+from image_digest.names.reference import parse
+from image_digest.pinning.lockfile import LockEntry
 
 
 def pinned_digests(entries: list[LockEntry]) -> dict[str, list[str]]:

@@ -22,8 +22,8 @@ from image_digest.audit.rendered import placed_images
 from image_digest.commands.options import add_resolver_options, resolver_from
 from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note, warn
 from image_digest.errors import DigestError, InputLimitError
-from image_digest.resolved import ResolvedImage
-from image_digest.yaml_scalars import load_documents, set_scalars, yaml_module
+from image_digest.fields.yaml_scalars import load_documents, set_scalars, yaml_module
+from image_digest.names.resolved import ResolvedImage
 
 
 def run_post_render(args: argparse.Namespace) -> int:

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from image_digest.errors import DigestError, LockError
-from image_digest.lockfile import DEFAULT_LOCK_NAME, LockFile
-from image_digest.provenance import REVISION_LABEL, Provenance, compare_url, repository_url
-from image_digest.reference import parse
-from image_digest.resolved import ResolvedImage
+from image_digest.names.provenance import REVISION_LABEL, Provenance, compare_url, repository_url
+from image_digest.names.reference import parse
+from image_digest.names.resolved import ResolvedImage
+from image_digest.pinning.lockfile import DEFAULT_LOCK_NAME, LockFile
 from image_digest.resolver import LOCK_ENV
 
 EXIT_OK = 0

@@ -17,8 +17,8 @@ from image_digest.commands.report import (
     warn,
 )
 from image_digest.errors import DigestError
-from image_digest.lockfile import Key, LockEntry
-from image_digest.resolved import ResolvedImage
+from image_digest.names.resolved import ResolvedImage
+from image_digest.pinning.lockfile import Key, LockEntry
 from image_digest.resolver import LOCK_ENV
 
 

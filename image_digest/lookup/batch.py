@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from image_digest.errors import DigestError
-from image_digest.reference import Reference
+from image_digest.names.reference import Reference
 from image_digest.transport.deadline import Deadline
 
 T = TypeVar("T")

@@ -16,16 +16,16 @@ from typing import Any
 
 from image_digest.errors import DigestError, PlatformNotFoundError, RegistryError, printable
 from image_digest.lookup.found import Found
-from image_digest.mediatypes import is_index
-from image_digest.platform import (
+from image_digest.names.mediatypes import is_index
+from image_digest.names.platform import (
     Platform,
     available_platforms,
     parse_platform,
     platform_of,
     select_manifest,
 )
-from image_digest.reference import Reference, validate_digest
-from image_digest.registry import Descriptor, Manifest, RegistryClient
+from image_digest.names.reference import Reference, validate_digest
+from image_digest.registry.client import Descriptor, Manifest, RegistryClient
 from image_digest.transport import Deadline
 
 #: Labels of a multi-platform image come from this platform's config when no platform was asked

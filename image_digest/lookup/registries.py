@@ -28,16 +28,16 @@ from image_digest.keychain import Keychain
 from image_digest.lookup.batch import run_batch
 from image_digest.lookup.flight import SingleFlight
 from image_digest.lookup.found import Found
-from image_digest.mirrors import Mirrors
-from image_digest.platform import Platform, parse_platform
-from image_digest.reference import Reference, parse
-from image_digest.resolved import ResolvedImage, Source
+from image_digest.names.mirrors import Mirrors
+from image_digest.names.platform import Platform, parse_platform
+from image_digest.names.reference import Reference, parse
+from image_digest.names.resolved import ResolvedImage, Source
 from image_digest.transport.deadline import Deadline
 from image_digest.transport.options import TransportOptions
 
 if TYPE_CHECKING:
     from image_digest.lookup.manifests import ManifestLookup
-    from image_digest.registry import RegistryClient
+    from image_digest.registry.client import RegistryClient
     from image_digest.signatures import Verification, VerificationKey
     from image_digest.transport.http import RegistryTransport
 
@@ -50,7 +50,7 @@ logger = logging.getLogger("image_digest")
 class Lookup:
     """Asks registries what references name; thread-safe; never reads or writes a lock file.
 
-    With `mirrors`, `find` asks a mirrored reference's mirror (see `image_digest.mirrors`);
+    With `mirrors`, `find` asks a mirrored reference's mirror (see `image_digest.names.mirrors`);
     `upstream` asks the source itself once, without retries, so a stale mirror can be named."""
 
     def __init__(
@@ -268,7 +268,7 @@ class Lookup:
     def client(self, reference: Reference, quick: bool = False) -> RegistryClient:
         """The registry's client; `quick`: one without retries (a mirror's upstream)."""
         from image_digest.lookup.manifests import ManifestLookup
-        from image_digest.registry import RegistryClient
+        from image_digest.registry.client import RegistryClient
         from image_digest.transport.http import RegistryTransport
 
         with self._lock:

@@ -22,16 +22,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 from image_digest.errors import DigestError, LockError, RegistryError
-from image_digest.lockfile import LockFile, LockPin
 from image_digest.lookup import Found, Lookup
 from image_digest.lookup.flight import SingleFlight
 from image_digest.lookup.registries import resolved, spellings
-from image_digest.mirrors import DeployFrom
+from image_digest.names.mirrors import DeployFrom
+from image_digest.names.platform import Platform, parse_platform
+from image_digest.names.reference import Reference
+from image_digest.names.resolved import ResolvedImage, Source
+from image_digest.pinning.lockfile import LockFile, LockPin
 from image_digest.pinning.modes import LOCK_ENV, Mode
 from image_digest.pinning.recorder import Recorder
-from image_digest.platform import Platform, parse_platform
-from image_digest.reference import Reference
-from image_digest.resolved import ResolvedImage, Source
 from image_digest.transport.deadline import Deadline
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ class PinningPolicy:
     ) -> Pin:
         """The mirror's answer; with a warning naming both digests when the upstream (asked
         once, without retries) answers another. An upstream that does not answer is fine."""
-        from image_digest.mirrors import stale_message
+        from image_digest.names.mirrors import stale_message
 
         upstream = self.lookup.upstream(reference, wanted, text)
         if upstream is None or upstream.digest == found.digest:
@@ -254,7 +254,7 @@ class PinningPolicy:
 
     def _hold_back(self, reference: Reference, wanted: Platform | None, text: str, pin: Pin) -> Pin:
         """`min_age`: keep the locked digest while the tag's new one is too young."""
-        from image_digest.holdback import age_of, held_message, unheld_message
+        from image_digest.pinning.holdback import age_of, held_message, unheld_message
 
         assert self.min_age is not None
         platform = str(wanted) if wanted else None
@@ -402,7 +402,7 @@ class PinningPolicy:
 
 
 def _provenance(found: Found) -> tuple[str | None, str | None, str | None, str | None]:
-    from image_digest.provenance import Provenance
+    from image_digest.names.provenance import Provenance
 
     if found.labels is None:
         return (None, None, None, None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from image_digest.lockfile import LockFile, LockPin
+from image_digest.pinning.lockfile import LockFile, LockPin
 
 
 class Recorder:

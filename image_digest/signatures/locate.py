@@ -25,9 +25,9 @@ import requests
 from urllib3.exceptions import HTTPError
 
 from image_digest.errors import DigestError, RegistryError
-from image_digest.mediatypes import MANIFEST_ACCEPT, OCI_INDEX
-from image_digest.reference import validate_digest
-from image_digest.registry import RegistryClient
+from image_digest.names.mediatypes import MANIFEST_ACCEPT, OCI_INDEX
+from image_digest.names.reference import validate_digest
+from image_digest.registry.client import RegistryClient
 from image_digest.safe_load import load_json
 from image_digest.signatures.payload import (
     SIGNATURE_ANNOTATION,

@@ -8,8 +8,8 @@ the closest miss among them."""
 from __future__ import annotations
 
 from image_digest.errors import DigestError
-from image_digest.reference import Reference
-from image_digest.registry import RegistryClient
+from image_digest.names.reference import Reference
+from image_digest.registry.client import RegistryClient
 from image_digest.signatures.errors import SignatureError
 from image_digest.signatures.keys import VerificationKey
 from image_digest.signatures.locate import referrer_candidates, tag_candidates

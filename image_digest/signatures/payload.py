@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from image_digest.errors import DigestError
-from image_digest.reference import DOCKER_HUB, Reference, parse
+from image_digest.names.reference import DOCKER_HUB, Reference, parse
 from image_digest.safe_load import load_json
 
 SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"

@@ -9,7 +9,7 @@ from image_digest.errors import LockError
 from image_digest.signatures.keys import VerificationKey, load_key
 
 if TYPE_CHECKING:
-    from image_digest.lockfile import LockFile
+    from image_digest.pinning.lockfile import LockFile
 
 #: What `Resolver(verify=...)` takes: a PEM public key's path, or a loaded key.
 VerifyOption = str | os.PathLike[str] | VerificationKey | None

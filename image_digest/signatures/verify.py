@@ -19,7 +19,7 @@ import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from image_digest.reference import Reference
+from image_digest.names.reference import Reference
 from image_digest.signatures.errors import (
     BadSignatureError,
     OtherDigestError,

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import HTTPError, MaxRetryError, NameResolutionError, ProtocolError
 
-from image_digest.denied import access_denied, registry_said
 from image_digest.errors import (
     AuthenticationError,
     DigestError,
@@ -33,6 +32,7 @@ from image_digest.errors import (
 )
 from image_digest.keychain.chain import Keychain
 from image_digest.keychain.credentials import Basic, Credential, ExchangeToken, IdentityToken
+from image_digest.registry.denied import access_denied, registry_said
 from image_digest.transport.challenge import Challenge, parse_challenge
 from image_digest.transport.connection import enforcing
 from image_digest.transport.deadline import Deadline

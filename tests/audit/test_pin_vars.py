@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from image_digest.tfvars import image_values
+from image_digest.fields.tfvars import image_values
 from tests.audit.cli import run_cli
 from tests.support.docs import code_blocks
 from tests.support.images import build_image

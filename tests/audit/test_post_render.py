@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from image_digest import LockFile, parse
-from image_digest.yaml_scalars import load_documents
+from image_digest.fields.yaml_scalars import load_documents
 from tests.audit.cli import run_cli
 from tests.support.docs import code_block
 from tests.support.images import build_image
@@ -177,7 +177,7 @@ def test_rendered_values_template_parses_to_the_pinned_digest(
     """`helm create`'s template line, rendered with values `pin_values` wrote, is a reference
     the core parses to exactly the pinned digest (and ingress-nginx's digest form, too)."""
     from image_digest import Resolver
-    from image_digest.helm_values import pin_values, values_images
+    from image_digest.fields.helm_values import pin_values, values_images
 
     digest = registry.push(f"{unique_repo}/web", "1.0", build_image("web 1.0"))
     repository = f"{registry.host}/{unique_repo}/web"

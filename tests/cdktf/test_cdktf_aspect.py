@@ -15,7 +15,7 @@ from constructs import Construct
 
 from cdktf_digest import IMAGE_FIELDS, IMAGE_PATHS, PinImages
 from image_digest import Resolver
-from image_digest.age import stamp
+from image_digest.pinning.age import stamp
 from tests.cdktf.harness import Cdk, RecordingResolver, resource
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer

@@ -11,7 +11,7 @@ import cdktf_digest
 import image_digest
 from cdktf_digest import PinError, UnresolvedTokenError, pin
 from image_digest import InvalidReferenceError, RegistryError, Resolver
-from image_digest.age import stamp
+from image_digest.pinning.age import stamp
 from tests.cdktf.harness import Cdk, resource
 from tests.support.images import build_image, build_index
 from tests.support.registry import RegistryServer

@@ -1,4 +1,4 @@
-"""`image_digest.fields` and `codecs`: where image strings sit, and replacing only them."""
+"""`image_digest.fields.paths` and `codecs`: where image strings sit, and replacing only them."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from image_digest.codecs import JsonCodec, PrefixCodec
-from image_digest.fields import find_images, replace_images, split_path, string_changes
+from image_digest.fields.codecs import JsonCodec, PrefixCodec
+from image_digest.fields.paths import find_images, replace_images, split_path, string_changes
 
 SERVICE = {
     "template": [  # a one-element list wrapping a block, as Terraform JSON often writes it

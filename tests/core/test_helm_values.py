@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from image_digest.helm_release import release_values, set_name_path
-from image_digest.helm_values import PartialImage, pin_values, values_images
-from image_digest.resolved import ResolvedImage
-from image_digest.yaml_scalars import set_scalars
+from image_digest.fields.helm_release import release_values, set_name_path
+from image_digest.fields.helm_values import PartialImage, pin_values, values_images
+from image_digest.fields.yaml_scalars import set_scalars
+from image_digest.names.resolved import ResolvedImage
 
 DIGEST = "sha256:" + "a" * 64
 

@@ -12,8 +12,8 @@ import pytest
 
 from image_digest import Resolver, has_digest, needs_resolution, pinned_reference
 from image_digest.audit import Resource, tags_in
-from image_digest.lockfile import LockFile
-from image_digest.unpinned import unpinned_images
+from image_digest.fields.unpinned import unpinned_images
+from image_digest.pinning.lockfile import LockFile
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 

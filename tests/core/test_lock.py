@@ -30,7 +30,7 @@ from image_digest import (
     Resolver,
     TagNotFoundError,
 )
-from image_digest.lockfile import LockPin
+from image_digest.pinning.lockfile import LockPin
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer, require_tools
 

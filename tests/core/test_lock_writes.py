@@ -13,7 +13,7 @@ import pytest
 
 from image_digest import LockError, LockFile, Resolver
 from image_digest.atomic import atomic_write
-from image_digest.lockfile import LockPin
+from image_digest.pinning.lockfile import LockPin
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 
@@ -123,7 +123,7 @@ def test_the_text_is_jsons_own_however_it_was_built() -> None:
     """`render` reuses each entry's text between writes; the bytes stay `json.dumps`'s."""
     import json
 
-    from image_digest.lockfile import LOCK_FORMAT, LockEntry, render
+    from image_digest.pinning.lockfile import LOCK_FORMAT, LockEntry, render
 
     def expected(entries: dict) -> str:
         images = [e.to_json() for _, e in sorted(entries.items())]

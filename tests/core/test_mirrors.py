@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from image_digest import InvalidOptionError, LockError, Resolver
-from image_digest.lockfile import LockFile
-from image_digest.mirrors import parse_mirrors
-from image_digest.reference import parse
+from image_digest.names.mirrors import parse_mirrors
+from image_digest.names.reference import parse
+from image_digest.pinning.lockfile import LockFile
 from tests.support.images import build_image
 from tests.support.mirror import PullThroughCache
 from tests.support.registry import RegistryServer, require_tools

@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from image_digest import LockFile, Resolver
-from image_digest.age import parse_duration, stamp
 from image_digest.errors import InvalidOptionError
-from image_digest.provenance import Provenance, compare_url, repository_url
+from image_digest.names.provenance import Provenance, compare_url, repository_url
+from image_digest.pinning.age import parse_duration, stamp
 from tests.support.images import build_image
 
 REVISION = "org.opencontainers.image.revision"

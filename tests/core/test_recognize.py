@@ -9,17 +9,17 @@ import pytest
 
 from image_digest import needs_resolution
 from image_digest.audit import Resource, tags_in
-from image_digest.catalog import image_fields, merged_fields
-from image_digest.codecs import CODECS
-from image_digest.fields import find_images, replace_images, split_path
-from image_digest.recognize import clearly_an_image, deployed_by_tag, not_a_container_image
-from image_digest.terraform_expressions import (
+from image_digest.fields.catalog import image_fields, merged_fields
+from image_digest.fields.codecs import CODECS
+from image_digest.fields.paths import find_images, replace_images, split_path
+from image_digest.fields.recognize import clearly_an_image, deployed_by_tag, not_a_container_image
+from image_digest.fields.terraform_expressions import (
     Expression,
     pinned_by_terraform,
     read_jsonencode,
     replace_literals,
 )
-from image_digest.unpinned import unpinned_images
+from image_digest.fields.unpinned import unpinned_images
 
 DIGEST = "sha256:" + "f" * 64
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from image_digest import LockError, LockFile
-from image_digest.lockfile import LockPin
+from image_digest.pinning.lockfile import LockPin
 from image_digest.pinning.recorder import Recorder
 
 CALLERS = 40

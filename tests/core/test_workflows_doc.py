@@ -11,7 +11,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-from image_digest.age import stamp
+from image_digest.pinning.age import stamp
 from tests.support.docs import code_blocks
 from tests.support.images import build_image
 

@@ -13,7 +13,7 @@ import pytest
 from pulumi.runtime.mocks import MockResourceArgs
 
 from image_digest import Resolver
-from image_digest.age import stamp
+from image_digest.pinning.age import stamp
 from pulumi_digest import pin
 from tests.pulumi.harness.engine import UNKNOWN
 from tests.pulumi.harness.network import UNREACHABLE

@@ -15,7 +15,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from image_digest import ResolvedImage, Resolver
-from image_digest.fields import find_images
+from image_digest.fields.paths import find_images
 from pulumi_digest import IMAGE_FIELDS, pin_images
 from tests.pulumi.harness.engine import UNKNOWN, EngineError
 from tests.pulumi.harness.network import UNREACHABLE

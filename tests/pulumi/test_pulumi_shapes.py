@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from image_digest import LockFile, has_digest, parse
-from image_digest.fields import find_images
+from image_digest.fields.paths import find_images
 from pulumi_digest import DigestImage, pin_images
 from tests.pulumi.harness.engine import comparable
 from tests.pulumi.harness.program import EchoMocks, run_program

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from image_digest import LockError, LockFile
-from image_digest.lockfile import LockPin
+from image_digest.pinning.lockfile import LockPin
 from image_digest.signatures.settings import verification_key
 
 DIGEST = "sha256:" + "a" * 64

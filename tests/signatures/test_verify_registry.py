@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from image_digest.keychain import default_keychain
-from image_digest.reference import parse
-from image_digest.registry import RegistryClient
+from image_digest.names.reference import parse
+from image_digest.registry.client import RegistryClient
 from image_digest.signatures import (
     BadSignatureError,
     OtherDigestError,

@@ -23,8 +23,8 @@ def code_block(markdown: str | Path, needle: str, language: str = "python") -> s
 
 
 def catalog_table() -> str:
-    """The README's table of covered types, rendered from `image_digest.catalog`."""
-    from image_digest.catalog import BUILDS, CATALOG
+    """The README's table of covered types, rendered from `image_digest.fields.catalog`."""
+    from image_digest.fields.catalog import BUILDS, CATALOG
 
     def code(items: Iterable[str], missing: str = "(Pulumi only)") -> str:
         return ", ".join(f"`{item}`" for item in items) or missing

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from image_digest.errors import InvalidReferenceError
-from image_digest.recognize import classified
+from image_digest.fields.recognize import classified
 
 
 def needs_resolution(value: object, skip_prefixes: Iterable[str] = ()) -> bool:
     """False for non-strings, references that already carry a digest, skipped prefixes, and
-    values that are no container image at all (`image_digest.recognize`: image IDs, VM images).
+    values that are no container image at all (`image_digest.fields.recognize`: image IDs, VM
+    images).
 
     A prefix matches the reference as written or its canonical form, so `docker.io/library/`
     skips `nginx:1.25`. Invalid references return True, so resolving them raises a clear error

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from image_digest.age import format_duration, parse_time, plausible_created, stamp
+from image_digest.pinning.age import format_duration, parse_time, plausible_created, stamp
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from image_digest.errors import DigestError, InvalidOptionError, quoted
-from image_digest.reference import Reference, parse
+from image_digest.names.reference import Reference, parse
 
 DeployFrom = Literal["program", "mirror"]
 DEPLOY_FROM: tuple[DeployFrom, ...] = ("program", "mirror")

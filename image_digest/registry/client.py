@@ -27,8 +27,8 @@ from image_digest.errors import (
     printable,
     quoted,
 )
-from image_digest.mediatypes import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
-from image_digest.reference import validate_digest
+from image_digest.names.mediatypes import ALL_MANIFEST_TYPES, MANIFEST_ACCEPT
+from image_digest.names.reference import validate_digest
 from image_digest.transport import Deadline, RegistryTransport
 from image_digest.transport.body import BodyTooLargeError, read_capped
 from image_digest.transport.errorbody import error_body

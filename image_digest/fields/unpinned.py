@@ -8,7 +8,7 @@ container definitions) whose value is a reference with a tag, and each one no ta
 reported with the field path that would cover it.
 
 To keep false alarms out (a VM's `image = "debian-cloud/debian-12"` is not a container), a
-value counts only when `image_digest.recognize` says it clearly is an image: it names a
+value counts only when `image_digest.fields.recognize` says it clearly is an image: it names a
 registry host or a tag explicitly (`nginx:1.27`, `gcr.io/p/app`), and it is no image ID or VM
 image; a bare `nginx` in an unknown field is not reported. Lists nested in lists are walked
 like any list (a path marks a list once: `extra[].image`).
@@ -21,11 +21,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from image_digest.codecs import CODECS
 from image_digest.errors import DigestError
-from image_digest.fields import EVERY_VALUE, Segment, split_path
-from image_digest.recognize import clearly_an_image
-from image_digest.selection import needs_resolution
+from image_digest.fields.codecs import CODECS
+from image_digest.fields.paths import EVERY_VALUE, Segment, split_path
+from image_digest.fields.recognize import clearly_an_image
+from image_digest.fields.selection import needs_resolution
 
 #: Set to 1 to fail, instead of warn, on every image left as a tag.
 STRICT_VARIABLE = "IMAGE_DIGEST_STRICT"

@@ -5,7 +5,7 @@ as k8s-digester's path list serves both its webhook and its CLI. An entry names 
 Pulumi type tokens and Terraform resource types, and its image fields once, in Pulumi's wire
 names (camelCase); the Terraform names follow by rule (snake_case keys up to the first encoded
 value; inside JSON the keys are the service's own) unless the two providers' shapes differ,
-where the entry spells them out. Field syntax: `image_digest.fields`.
+where the entry spells them out. Field syntax: `image_digest.fields.paths`.
 
 Kubernetes objects are described by shape, not by a list of kinds: the type pattern
 `kubernetes:*` gives every kind and apiVersion (custom resources such as Knative Services and
@@ -28,7 +28,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal
 
-from image_digest.fields import split_path
+from image_digest.fields.paths import split_path
 
 Host = Literal["pulumi", "terraform"]
 

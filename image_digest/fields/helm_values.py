@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from image_digest.errors import InvalidReferenceError
-from image_digest.fields import Location
-from image_digest.reference import parse
-from image_digest.resolved import ResolvedImage
-from image_digest.selection import needs_resolution
-from image_digest.yaml_scalars import with_value
+from image_digest.fields.paths import Location
+from image_digest.fields.selection import needs_resolution
+from image_digest.fields.yaml_scalars import with_value
+from image_digest.names.reference import parse
+from image_digest.names.resolved import ResolvedImage
 
 #: The key charts name an image with; `fooImage` keys are read too.
 IMAGE_KEY = "image"

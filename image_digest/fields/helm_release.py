@@ -4,9 +4,9 @@ The provider builds the chart's values from `values` (YAML documents, merged in 
 key by key, anything else replaced), then applies each `set`, `set_list` and `set_sensitive`
 entry, whose `name` addresses a value the way `helm --set` does (`controller.image.tag`,
 `a\\.b` for a key with a dot, `list[0].image`). The images are read from that merged tree
-(`image_digest.helm_values`); each pin is written into the entry or document that set the
+(`image_digest.fields.helm_values`); each pin is written into the entry or document that set the
 value last, since that is the one Helm uses: a `set` entry's `value`, or one scalar of a
-YAML document, changed in the text (`image_digest.yaml_scalars`) so every other byte stays.
+YAML document, changed in the text (`image_digest.fields.yaml_scalars`) so every other byte stays.
 
 A value Terraform only knows later (`${...}`, a CDK token) is not a values document; it is
 reported in `ReleaseValues.unreadable`, so a caller can say what it cannot see.
@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from image_digest.fields import Location
-from image_digest.helm_values import PartialImage, ValuesImage, values_images
-from image_digest.resolved import ResolvedImage
-from image_digest.yaml_scalars import load_documents, set_scalars, yaml_module
+from image_digest.fields.helm_values import PartialImage, ValuesImage, values_images
+from image_digest.fields.paths import Location
+from image_digest.fields.yaml_scalars import load_documents, set_scalars, yaml_module
+from image_digest.names.resolved import ResolvedImage
 
 #: Terraform's resource type for a Helm release.
 HELM_RELEASE = "helm_release"

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from image_digest.provenance import Provenance
-from image_digest.reference import pinned_reference
+from image_digest.names.provenance import Provenance
+from image_digest.names.reference import pinned_reference
 
 Source = Literal["registry", "lock", "reference"]
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from image_digest.age import parse_duration
-from image_digest.mirrors import DEPLOY_FROM, Mirrors, parse_mirrors
+from image_digest.names.mirrors import DEPLOY_FROM, Mirrors, parse_mirrors
+from image_digest.pinning.age import parse_duration
 from image_digest.resolver import MODES, Resolver
 from image_digest.transport.options import host_set, timeout_seconds
 

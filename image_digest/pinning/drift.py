@@ -24,10 +24,10 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from image_digest.errors import AuthenticationError, DigestError, NotFoundError
-from image_digest.lockfile import LockEntry, LockFile
-from image_digest.provenance import Provenance, compare_url
-from image_digest.reference import Reference, parse
-from image_digest.resolved import ResolvedImage
+from image_digest.names.provenance import Provenance, compare_url
+from image_digest.names.reference import Reference, parse
+from image_digest.names.resolved import ResolvedImage
+from image_digest.pinning.lockfile import LockEntry, LockFile
 from image_digest.signatures.errors import SignatureError
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ Terraform loads by itself. A value is an image when it is a top-level variable n
 `*image_uris`: a list or a map of them), or when it sits, at any depth, in a field the audit
 heuristics call an image (`image`, `image_uri`, ..., JSON container definitions) and clearly
 is one (a tag or a registry host). What is no container image by the one rule
-(`image_digest.recognize`: VM and machine images such as `debian-cloud/debian-12`, an AMI,
+(`image_digest.fields.recognize`: VM and machine images such as `debian-cloud/debian-12`, an AMI,
 `Ubuntu 22.04`; image IDs) is left alone. `only` and `skip` choose variables by name (globs).
 Only image strings change; every other value, and the order of keys, stays as it was.
 """
@@ -21,11 +21,11 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from image_digest.errors import InvalidReferenceError
-from image_digest.fields import EVERY_VALUE, replace_images
-from image_digest.recognize import not_a_container_image
-from image_digest.reference import parse
-from image_digest.selection import needs_resolution
-from image_digest.unpinned import unpinned_images
+from image_digest.fields.paths import EVERY_VALUE, replace_images
+from image_digest.fields.recognize import not_a_container_image
+from image_digest.fields.selection import needs_resolution
+from image_digest.fields.unpinned import unpinned_images
+from image_digest.names.reference import parse
 
 #: A top-level variable whose name ends so (any case) holds one image reference.
 IMAGE_NAME_SUFFIXES = ("image", "_image", "image_uri")

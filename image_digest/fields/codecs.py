@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
+from image_digest.fields.terraform_expressions import read_jsonencode, replace_literals
 from image_digest.safe_load import load_json
-from image_digest.terraform_expressions import read_jsonencode, replace_literals
 
 
 class ValueCodec(Protocol):
@@ -80,11 +80,11 @@ class PrefixCodec:
 class YamlCodec:
     """YAML documents in a string (`kubernetes.yaml.v2.ConfigGroup(yaml=...)`), decoded to the
     list of its documents. A changed string is written over its own scalar in the text, in its
-    own quoting style, so comments, order and layout stay (`image_digest.yaml_scalars`, the
+    own quoting style, so comments, order and layout stay (`image_digest.fields.yaml_scalars`, the
     splicer the Helm readers use, with the limits of every input)."""
 
     def decode(self, text: str) -> Any | None:
-        from image_digest.yaml_scalars import load_documents, yaml_module
+        from image_digest.fields.yaml_scalars import load_documents, yaml_module
 
         try:
             yaml = yaml_module()  # installed with pulumi, and [audit]
@@ -97,8 +97,8 @@ class YamlCodec:
         return documents if any(isinstance(d, Mapping) for d in documents) else None
 
     def encode(self, text: str, old: Any, new: Any) -> str:
-        from image_digest.fields import string_changes
-        from image_digest.yaml_scalars import set_scalars
+        from image_digest.fields.paths import string_changes
+        from image_digest.fields.yaml_scalars import set_scalars
 
         changes = string_changes(old, new)
         return set_scalars(text, {(int(at[0]), at[1:]): value for at, value in changes.items()})

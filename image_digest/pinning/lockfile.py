@@ -44,13 +44,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from image_digest.age import parse_time, stamp, utc_now
 from image_digest.atomic import MissingDirectoryError, atomic_write
 from image_digest.errors import DigestError, InputLimitError, LockError, shorten
-from image_digest.platform import parse_platform
-from image_digest.provenance import REVISION_LABEL as REVISION_LABEL
-from image_digest.provenance import Provenance
-from image_digest.reference import parse, validate_digest
+from image_digest.names.platform import parse_platform
+from image_digest.names.provenance import REVISION_LABEL as REVISION_LABEL
+from image_digest.names.provenance import Provenance
+from image_digest.names.reference import parse, validate_digest
+from image_digest.pinning.age import parse_time, stamp, utc_now
 from image_digest.safe_load import load_json
 
 LOCK_FORMAT = "image-digest.lock/v1"

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 
 from image_digest.errors import InvalidReferenceError
-from image_digest.reference import Reference, parse
+from image_digest.names.reference import Reference, parse
 
 #: Resource types whose image inputs are the library's own: never pinned or reported.
 LIBRARY_INPUT_TYPES = frozenset({"pulumi-python:dynamic/pulumi-digest:DigestImage"})

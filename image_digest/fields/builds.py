@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from image_digest.catalog import Host, ImageBuild, builds
 from image_digest.errors import InvalidReferenceError
-from image_digest.fields import find_images
-from image_digest.reference import Reference, parse
+from image_digest.fields.catalog import Host, ImageBuild, builds
+from image_digest.fields.paths import find_images
+from image_digest.names.reference import Reference, parse
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from image_digest.codecs import CODECS, ValueCodec
+from image_digest.fields.codecs import CODECS, ValueCodec
 
 #: Where a value sits inside nested properties: dict keys and list indexes, outermost first.
 Location = tuple[str | int, ...]
