@@ -46,6 +46,12 @@ from cdktf_digest.helm import pin_helm_releases
 from cdktf_digest.image_paths import IMAGE_FIELDS
 from cdktf_digest.options import using_resolver
 from image_digest import BatchResolutionError, DigestError, ResolvedImage, Resolver
+from image_digest.entry_options import (
+    ResolverOptions,
+    ResolverSettings,
+    check_exclusive,
+    resolver_options,
+)
 from image_digest.fields.builds import LocalBuilds, left_alone_message
 from image_digest.fields.catalog import merged_fields, platform_rules
 from image_digest.fields.paths import find_images, find_values, replace_images, string_changes
@@ -57,12 +63,6 @@ from image_digest.fields.unpinned import (
     strict_mode,
     unpinned_images,
     unpinned_message,
-)
-from image_digest.pinning.options import (
-    ResolverOptions,
-    ResolverSettings,
-    check_exclusive,
-    resolver_options,
 )
 
 _PLATFORM_RULES = platform_rules("terraform")

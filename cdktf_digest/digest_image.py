@@ -11,7 +11,7 @@ from cdktf_digest.errors import PinError, UnresolvedTokenError
 from cdktf_digest.framework import flavor_of, is_token
 from cdktf_digest.options import using_resolver
 from image_digest import DigestError, ResolvedImage, Resolver
-from image_digest.pinning.options import (
+from image_digest.entry_options import (
     ResolverOptions,
     ResolverSettings,
     check_exclusive,

@@ -3,7 +3,7 @@
 A fresh resolver per construct or aspect (not one per process) scopes its cache to one
 synth, so a program or test that synthesizes again after a push sees the new digest. Pass one
 shared `image_digest.Resolver` to share credentials, caches and connections across constructs.
-The options and the rule for combining them are the core's (`image_digest.pinning.options`),
+The options and the rule for combining them are the core's (`image_digest.entry_options`),
 the same in `pulumi_digest`.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from image_digest import Resolver
-from image_digest.pinning.options import ResolverOptions
+from image_digest.entry_options import ResolverOptions
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from cdktf_digest.errors import UnresolvedTokenError
 from cdktf_digest.framework import is_token
 from cdktf_digest.options import using_resolver
 from image_digest import DigestError, PinError, Resolver
-from image_digest.pinning.options import (
+from image_digest.entry_options import (
     ResolverOptions,
     ResolverSettings,
     check_exclusive,

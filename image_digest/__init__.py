@@ -10,6 +10,7 @@
 
 import logging
 
+from image_digest.entry_options import ResolverOptions, ResolverSettings
 from image_digest.errors import (
     AuthenticationError,
     BatchResolutionError,
@@ -32,7 +33,6 @@ from image_digest.keychain import Basic, IdentityToken, Keychain
 from image_digest.names.reference import Reference, has_digest, parse, pinned_reference
 from image_digest.names.resolved import ResolvedImage
 from image_digest.pinning.lockfile import DEFAULT_LOCK_NAME, LockFile
-from image_digest.pinning.options import ResolverOptions, ResolverSettings
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, TIMEOUT_ENV, Resolver, resolve
 from image_digest.signatures.errors import (
     BadSignatureError,

@@ -36,7 +36,8 @@ from image_digest.transport.tls import check_ca_bundle
 
 if TYPE_CHECKING:
     from image_digest.pinning.drift import Finding
-    from image_digest.signatures import VerificationKey, VerifyOption
+    from image_digest.pinning.verify_key import VerifyOption
+    from image_digest.signatures import VerificationKey
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",
@@ -266,7 +267,7 @@ class Resolver:
         digest, never by tag). With a verification key (`verify=`, else that lock's
         `settings.verify_key`) every current digest's signature is verified again."""
         from image_digest.pinning.drift import check_lock
-        from image_digest.signatures import verification_key
+        from image_digest.pinning.verify_key import verification_key
 
         chosen = LockFile(lock, clock=self.clock) if lock is not None else self.lock
         if chosen is None:

@@ -3,7 +3,7 @@
 Resolvers cache what they resolve, so a default one is shared within one deployment (one root
 stack resource) and never across deployments: a long-lived process (tests, the Automation
 API) must see a tag that moved between two runs. The options and the rule for combining them
-with a caller's resolver are the core's (`image_digest.pinning.options`), the same in
+with a caller's resolver are the core's (`image_digest.entry_options`), the same in
 `cdktf_digest`.
 """
 
@@ -15,7 +15,7 @@ import weakref
 import pulumi.runtime
 
 from image_digest import Resolver
-from image_digest.pinning.options import LockPath, ResolverOptions, chosen_resolver
+from image_digest.entry_options import LockPath, ResolverOptions, chosen_resolver
 
 __all__ = ["LockPath", "choose", "shared"]
 

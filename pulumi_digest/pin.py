@@ -7,7 +7,7 @@ from typing import Unpack
 import pulumi
 
 from image_digest import DigestError, Resolver, needs_resolution
-from image_digest.pinning.options import (
+from image_digest.entry_options import (
     ResolverOptions,
     ResolverSettings,
     check_exclusive,

@@ -26,7 +26,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from image_digest import DigestError, ResolvedImage
-from image_digest.pinning.options import ResolverOptions
+from image_digest.entry_options import ResolverOptions
 
 from . import _engine_log
 

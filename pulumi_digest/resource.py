@@ -7,7 +7,7 @@ from typing import Any, Unpack
 import pulumi
 import pulumi.dynamic
 
-from image_digest.pinning.options import ResolverOptions, ResolverSettings, resolver_options
+from image_digest.entry_options import ResolverOptions, ResolverSettings, resolver_options
 
 from .provider import DigestImageProvider
 

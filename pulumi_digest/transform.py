@@ -18,6 +18,7 @@ from typing import Any, Unpack, cast
 import pulumi
 
 from image_digest import BatchResolutionError, DigestError, Resolver, needs_resolution
+from image_digest.entry_options import ResolverOptions, ResolverSettings, resolver_options
 from image_digest.fields.builds import LocalBuilds, left_alone_message
 from image_digest.fields.catalog import merged_fields, platform_rules
 from image_digest.fields.paths import find_images, replace_images
@@ -28,7 +29,6 @@ from image_digest.fields.unpinned import (
     unpinned_images,
     unpinned_message,
 )
-from image_digest.pinning.options import ResolverOptions, ResolverSettings, resolver_options
 
 from . import _resolvers, _stack_transform, _wire
 from ._blocking import run_blocking

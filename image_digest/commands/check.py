@@ -41,7 +41,7 @@ from image_digest.commands.report import (
     subject,
 )
 from image_digest.pinning.drift import DRIFT, STATUSES, Finding, check_lock
-from image_digest.signatures.settings import verification_key
+from image_digest.pinning.verify_key import verification_key
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -6,9 +6,9 @@ import argparse
 import os
 
 from image_digest.commands.report import UsageError
+from image_digest.entry_options import ResolverOptions, resolver_options
 from image_digest.lookup import Lookup
 from image_digest.names.mirrors import DEPLOY_FROM
-from image_digest.pinning.options import ResolverOptions, resolver_options
 from image_digest.resolver import LOCK_ENV, MODE_ENV, MODES, TIMEOUT_ENV, Resolver
 from image_digest.transport.options import DEFAULT_TOTAL_TIMEOUT
 

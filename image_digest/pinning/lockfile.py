@@ -402,7 +402,7 @@ def _read(path: Path) -> tuple[dict[Key, LockEntry], dict[str, Any]]:
 
 def _settings(value: Any, path: Path) -> dict[str, Any]:
     """The `settings` object, kept as written; each setting is checked by the code that reads
-    it (`verify_key`: `image_digest.signatures.settings`)."""
+    it (`verify_key`: `image_digest.pinning.verify_key`)."""
     if value is None:
         return {}
     if not isinstance(value, dict):

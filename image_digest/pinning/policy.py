@@ -35,7 +35,8 @@ from image_digest.pinning.recorder import Recorder
 from image_digest.transport.deadline import Deadline
 
 if TYPE_CHECKING:
-    from image_digest.signatures import Verification, VerificationKey, VerifyOption
+    from image_digest.pinning.verify_key import VerifyOption
+    from image_digest.signatures import Verification, VerificationKey
 
 #: Lock fallbacks are logged here at WARNING (besides `ResolvedImage.warning`). The library
 #: adds only a NullHandler: applications configure logging to see them.
@@ -95,7 +96,7 @@ class PinningPolicy:
     def verify_key(self) -> VerificationKey | None:
         """The key digests are verified with (`verify=`, else the lock's `settings.verify_key`),
         or None: read once."""
-        from image_digest.signatures import verification_key
+        from image_digest.pinning.verify_key import verification_key
 
         with self._lock:
             if self._verify_key is False:

@@ -1,2 +1,2 @@
-"""The OCI distribution client for one registry (`client`: manifests, digests, tags, blobs)
-and how a refusal is explained (`denied`). Reads only; `image_digest.lookup` builds on it."""
+"""The OCI distribution client for one registry (`client`: manifests, digests, tags, blobs).
+Reads only; `image_digest.lookup` builds on it."""

@@ -17,7 +17,6 @@ from image_digest.signatures.errors import (
     UnsignedImageError,
 )
 from image_digest.signatures.keys import VerificationKey, key_from_pem, load_key
-from image_digest.signatures.settings import VerifyOption, verification_key
 from image_digest.signatures.verify import Candidate, Verification, from_record, judge
 
 if TYPE_CHECKING:
@@ -42,11 +41,9 @@ __all__ = [
     "UnsignedImageError",
     "Verification",
     "VerificationKey",
-    "VerifyOption",
     "from_record",
     "judge",
     "key_from_pem",
     "load_key",
-    "verification_key",
     "verify_digest",
 ]

@@ -32,10 +32,10 @@ from image_digest.errors import (
 )
 from image_digest.keychain.chain import Keychain
 from image_digest.keychain.credentials import Basic, Credential, ExchangeToken, IdentityToken
-from image_digest.registry.denied import access_denied, registry_said
 from image_digest.transport.challenge import Challenge, parse_challenge
 from image_digest.transport.connection import enforcing
 from image_digest.transport.deadline import Deadline
+from image_digest.transport.denied import access_denied, registry_said
 from image_digest.transport.errorbody import error_body
 from image_digest.transport.exchange import exchange_token
 from image_digest.transport.held import HeldCredential

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from image_digest import LockFile, ResolverOptions, ResolverSettings
-from image_digest.pinning.options import resolver_options
+from image_digest.entry_options import resolver_options
 from tests.support.images import build_image
 from tests.support.registry import RegistryServer
 

@@ -9,7 +9,7 @@ import pytest
 
 from image_digest import LockError, LockFile
 from image_digest.pinning.lockfile import LockPin
-from image_digest.signatures.settings import verification_key
+from image_digest.pinning.verify_key import verification_key
 
 DIGEST = "sha256:" + "a" * 64
 OTHER = "sha256:" + "b" * 64

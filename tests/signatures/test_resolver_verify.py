@@ -18,7 +18,7 @@ import pytest
 
 from image_digest import LockFile, PinError, Resolver, ResolverOptions
 from image_digest.cli import main
-from image_digest.pinning.options import resolver_options
+from image_digest.entry_options import resolver_options
 from image_digest.signatures import (
     BadSignatureError,
     InvalidKeyError,
