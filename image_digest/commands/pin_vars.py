@@ -20,10 +20,16 @@ from typing import Any
 
 from image_digest.atomic import atomic_write
 from image_digest.commands.options import add_resolver_options, resolver_from
-from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note, warn
-from image_digest.errors import DigestError, InputLimitError, InvalidReferenceError
+from image_digest.commands.report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    all_pinned,
+    error,
+    note,
+)
+from image_digest.errors import InputLimitError, InvalidReferenceError
 from image_digest.fields.tfvars import image_values, pin_values, render
-from image_digest.names.resolved import ResolvedImage
 from image_digest.safe_load import load_json
 
 
@@ -36,16 +42,9 @@ def run_pin_vars(args: argparse.Namespace) -> int:
     references = list(dict.fromkeys(value.reference for value in values))
     with resolver_from(args) as resolver, resolver.policy.deferred():
         outcome = resolver.resolve_each(references, platform=args.platform)
-        failures = [result for result in outcome.values() if isinstance(result, DigestError)]
-        for failure in failures:
-            error(f"{args.input}: {failure}")
-        if failures:
-            error(f"{len(failures)} images could not be resolved; nothing was written")
+        pinned = all_pinned(outcome, lambda _, failure: error(f"{args.input}: {failure}"))
+        if pinned is None:
             return EXIT_FAILED
-        pinned = {ref: r.repo_digest for ref, r in outcome.items() if isinstance(r, ResolvedImage)}
-        for result in outcome.values():
-            if isinstance(result, ResolvedImage) and result.warning:
-                warn(result.warning)
         text = render(pin_values(variables, values, pinned))
         if args.output:
             _write(args.output, text)

@@ -20,10 +20,16 @@ import sys
 
 from image_digest.audit.rendered import placed_images
 from image_digest.commands.options import add_resolver_options, resolver_from
-from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note, warn
+from image_digest.commands.report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    all_pinned,
+    error,
+    note,
+)
 from image_digest.errors import DigestError, InputLimitError
 from image_digest.fields.yaml_scalars import load_documents, set_scalars, yaml_module
-from image_digest.names.resolved import ResolvedImage
 
 
 def run_post_render(args: argparse.Namespace) -> int:
@@ -39,28 +45,26 @@ def run_post_render(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"stdin: {exc} (nothing was written)") from None
     references = list(dict.fromkeys(image.reference for image in placed))
-    outcome: dict[str, ResolvedImage | DigestError] = {}
-    if references:
-        with resolver_from(args) as resolver:
-            outcome = resolver.resolve_each(references, platform=args.platform)
-    failures = {ref: result for ref, result in outcome.items() if isinstance(result, DigestError)}
-    for image in placed:
-        if image.reference in failures:
-            error(f"{image.address}: {failures[image.reference]}")
-    if failures:
-        error(f"{len(failures)} images could not be resolved; nothing was written")
-        return EXIT_FAILED
-    pinned = {ref: r.repo_digest for ref, r in outcome.items() if isinstance(r, ResolvedImage)}
-    for result in outcome.values():
-        if isinstance(result, ResolvedImage) and result.warning:
-            warn(result.warning)
-    changes = {(image.document, image.location): pinned[image.reference] for image in placed}
-    try:
-        output = set_scalars(text, changes, documents)
-    except ValueError as exc:
-        raise UsageError(f"stdin: {exc} (nothing was written)") from None
-    sys.stdout.buffer.write(output.encode("utf-8"))
-    sys.stdout.buffer.flush()
+
+    def failed(reference: str, failure: DigestError) -> None:
+        for image in placed:
+            if image.reference == reference:
+                error(f"{image.address}: {failure}")
+
+    # Like pin-vars: the lock is written only once the manifests are (nothing on any failure).
+    with resolver_from(args) as resolver, resolver.policy.deferred():
+        outcome = resolver.resolve_each(references, platform=args.platform) if references else {}
+        pinned = all_pinned(outcome, failed)
+        if pinned is None:
+            return EXIT_FAILED
+        changes = {(image.document, image.location): pinned[image.reference] for image in placed}
+        try:
+            output = set_scalars(text, changes, documents)
+        except ValueError as exc:
+            raise UsageError(f"stdin: {exc} (nothing was written)") from None
+        sys.stdout.buffer.write(output.encode("utf-8"))
+        sys.stdout.buffer.flush()
+        resolver.policy.commit()
     note(f"post-render: {len(pinned)} images pinned in {len(placed)} places")
     return EXIT_OK
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from image_digest.errors import DigestError, LockError
 from image_digest.names.provenance import REVISION_LABEL, Provenance, compare_url, repository_url
@@ -18,6 +18,26 @@ EXIT_FAILED = 1
 EXIT_DRIFT = 1
 EXIT_USAGE = 2
 EXIT_UNCHECKED = 3
+
+
+def all_pinned(
+    outcome: Mapping[str, ResolvedImage | DigestError],
+    failed: Callable[[str, DigestError], None],
+) -> dict[str, str] | None:
+    """The pins of a batch that must succeed whole (a file written, manifests printed): each
+    failure told through `failed`, then their count and None; else every warning printed and
+    reference -> pinned reference."""
+    failures = {ref: result for ref, result in outcome.items() if isinstance(result, DigestError)}
+    for ref, failure in failures.items():
+        failed(ref, failure)
+    if failures:
+        error(f"{len(failures)} images could not be resolved; nothing was written")
+        return None
+    resolved = [(ref, r) for ref, r in outcome.items() if isinstance(r, ResolvedImage)]
+    for _, result in resolved:
+        if result.warning:
+            warn(result.warning)
+    return {ref: result.repo_digest for ref, result in resolved}
 
 
 class UsageError(Exception):

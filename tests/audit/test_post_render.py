@@ -119,17 +119,19 @@ def test_locked_mode_pins_from_the_lock_without_a_registry(chart: Chart, tmp_pat
 
 
 def test_an_image_that_cannot_be_resolved_writes_nothing(
-    registry: RegistryServer, unique_repo: str
+    registry: RegistryServer, unique_repo: str, tmp_path: Path
 ) -> None:
     chart = Chart(registry, unique_repo, "helm-create-demo.yaml")
     missing = f"{registry.host}/{unique_repo}/never-pushed:1.0"
     [busybox] = [tagged for tagged in chart.pins if "busybox" in tagged]
     text = chart.text.replace(busybox, missing)
+    lock = tmp_path / "image-digest.lock"
 
-    done = run_cli("post-render", stdin=text)
+    done = run_cli("post-render", "--lock", lock, stdin=text)
 
     assert done.returncode == 1
     assert done.stdout == ""
+    assert not lock.exists()  # the image that did resolve is not recorded either
     assert "Pod/demo-test-connection: " in done.stderr and "never-pushed" in done.stderr
     assert "nothing was written" in done.stderr
 
