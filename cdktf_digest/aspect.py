@@ -54,7 +54,8 @@ from image_digest.entry_options import (
 )
 from image_digest.fields.builds import LocalBuilds, left_alone_message
 from image_digest.fields.catalog import merged_fields, platform_rules
-from image_digest.fields.paths import find_images, find_values, replace_images, string_changes
+from image_digest.fields.locations import string_changes
+from image_digest.fields.paths import find_images, find_values, replace_images
 from image_digest.fields.selection import needs_resolution
 from image_digest.fields.terraform_expressions import Expression, is_expression, pinned_by_terraform
 from image_digest.fields.tfvars import named_images

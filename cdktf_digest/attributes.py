@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cdktf_digest.errors import UnsafeRewriteError
-from image_digest.fields.paths import Location
+from image_digest.fields.locations import Location
 
 _METADATA_KEY = "//"
 #: How an unresolved string token starts, in cdktf and cdktn.

@@ -16,7 +16,8 @@ from typing import Any
 from image_digest.audit.findings import tags_in
 from image_digest.audit.kubernetes import address, is_manifest, type_token
 from image_digest.audit.resources import Resource
-from image_digest.fields.paths import Location, Segment, split_path
+from image_digest.fields.locations import Location
+from image_digest.fields.paths import Segment, split_path
 from image_digest.fields.yaml_scalars import YamlDocument
 
 

@@ -97,7 +97,7 @@ class YamlCodec:
         return documents if any(isinstance(d, Mapping) for d in documents) else None
 
     def encode(self, text: str, old: Any, new: Any) -> str:
-        from image_digest.fields.paths import string_changes
+        from image_digest.fields.locations import string_changes
         from image_digest.fields.yaml_scalars import set_scalars
 
         changes = string_changes(old, new)

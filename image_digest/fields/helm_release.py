@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from image_digest.fields.helm_values import PartialImage, ValuesImage, values_images
-from image_digest.fields.paths import Location
+from image_digest.fields.locations import Location
 from image_digest.fields.yaml_scalars import load_documents, set_scalars, yaml_module
 from image_digest.names.resolved import ResolvedImage
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from image_digest.errors import InvalidReferenceError
-from image_digest.fields.paths import Location
+from image_digest.fields.locations import Location
 from image_digest.fields.selection import needs_resolution
 from image_digest.fields.yaml_scalars import with_value
 from image_digest.names.reference import parse

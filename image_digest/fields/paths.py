@@ -8,8 +8,8 @@ every value of a map (awsx's named `containers`); `key|codec` says the string at
 the rest of the path in an encoding (`containerDefinitions|json[].image`,
 `siteConfig.linuxFxVersion|docker`; see `codecs`). Replacement copies only the containers on
 the way to a changed value, so unrelated values (Pulumi Outputs, resources) are never copied
-or touched. `string_changes` says where the strings changed, for hosts that can only change a
-value in place, one location at a time (CDKTF overrides).
+or touched. `locations.string_changes` says where the strings changed, for hosts that can only
+change a value in place, one location at a time (CDKTF overrides).
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ from functools import lru_cache
 from typing import Any
 
 from image_digest.fields.codecs import CODECS, ValueCodec
-
-#: Where a value sits inside nested properties: dict keys and list indexes, outermost first.
-Location = tuple[str | int, ...]
 
 #: The segment that stands for every value of a map.
 EVERY_VALUE = "*"
@@ -82,23 +79,6 @@ def replace_images(obj: Any, paths: Iterable[str], mapping: Mapping[str, str]) -
     for path in paths:
         obj = _replace(obj, split_path(path), mapping)
     return obj
-
-
-def string_changes(old: Any, new: Any, here: Location = ()) -> dict[Location, str]:
-    """Location -> new string, for every string that differs between `old` and `new`, which
-    `replace_images` made from it (same shape; an encoded value changes as one string)."""
-    if isinstance(old, str) and isinstance(new, str):
-        return {here: new} if old != new else {}
-    changes: dict[Location, str] = {}
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        for key in old:
-            if new.get(key) is not old[key]:
-                changes |= string_changes(old[key], new.get(key), (*here, key))
-    elif isinstance(old, list | tuple) and isinstance(new, list | tuple):
-        for index, (before, after) in enumerate(zip(old, new, strict=True)):
-            if after is not before:
-                changes |= string_changes(before, after, (*here, index))
-    return changes
 
 
 def _children(obj: Any, key: str) -> Iterator[tuple[str, Any]]:

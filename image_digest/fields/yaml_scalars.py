@@ -20,7 +20,7 @@ from itertools import pairwise
 from types import ModuleType
 from typing import Any
 
-from image_digest.fields.paths import Location
+from image_digest.fields.locations import Location
 from image_digest.safe_load import compose_yaml_all, load_yaml_all
 
 #: (document index in the stream, location inside that document).

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from image_digest.fields.codecs import JsonCodec, PrefixCodec
-from image_digest.fields.paths import find_images, replace_images, split_path, string_changes
+from image_digest.fields.locations import string_changes
+from image_digest.fields.paths import find_images, replace_images, split_path
 
 SERVICE = {
     "template": [  # a one-element list wrapping a block, as Terraform JSON often writes it
