@@ -100,6 +100,7 @@ class Resolver:
     program's reference; both default to the lock file's `settings`, if any. When the upstream
     answers too (one quick request, no retries; one that does not is not asked again), a
     mirror whose digest differs is named in `ResolvedImage.warning` with both digests.
+
     `verify` (a PEM public key's path, or an `image_digest.signatures.VerificationKey`; by
     default the lock's `settings.verify_key`): every digest is pinned only when a cosign
     signature by that key verifies for it (see `image_digest.signatures`), else a
