@@ -16,16 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from image_digest import BatchResolutionError, DigestError, needs_resolution
+from image_digest import needs_resolution
 from image_digest.fields.helm_values import (
     chart_defaults_message,
     pin_values,
     post_renders,
     values_images,
 )
-
-from ._blocking import run_blocking
-from .errors import PinError
 
 if TYPE_CHECKING:
     from .transform import ImagePinner
@@ -59,15 +56,5 @@ async def pin_helm_values(
     references = list(dict.fromkeys(image.reference for image in wanted))
     if not references:
         return props
-    try:
-        resolved = await run_blocking(pinner.resolver.resolve_many, references, pinner.platform)
-    except BatchResolutionError as error:
-        raise PinError(error.errors, resource_type=args.type_, resource_name=args.name) from error
-    except DigestError as error:
-        raise PinError(
-            {references[0]: error}, resource_type=args.type_, resource_name=args.name
-        ) from error
-    for reference, image in resolved.items():
-        if image.warning:
-            pulumi.log.warn(f"{args.type_} {args.name!r}: {reference}: {image.warning}")
+    resolved = await pinner.resolve(args, references, pinner.platform)
     return {**props, "values": pin_values(values, wanted, resolved)}

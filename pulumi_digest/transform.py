@@ -17,7 +17,13 @@ from typing import Any, Unpack, cast
 
 import pulumi
 
-from image_digest import BatchResolutionError, DigestError, Resolver, needs_resolution
+from image_digest import (
+    BatchResolutionError,
+    DigestError,
+    ResolvedImage,
+    Resolver,
+    needs_resolution,
+)
 from image_digest.entry_options import ResolverOptions, ResolverSettings, resolver_options
 from image_digest.fields.builds import LocalBuilds, left_alone_message
 from image_digest.fields.catalog import merged_fields, platform_rules
@@ -110,6 +116,15 @@ class ImagePinner:
     ) -> Any:
         rule = _PLATFORM_RULES.get(args.type_)
         platform = rule.platform_for(revealed) if rule else self.platform
+        resolved = await self.resolve(args, references, platform)
+        mapping = {reference: image.repo_digest for reference, image in resolved.items()}
+        return replace_images(revealed, list(paths), mapping)
+
+    async def resolve(
+        self, args: pulumi.ResourceTransformArgs, references: list[str], platform: str | None
+    ) -> dict[str, ResolvedImage]:
+        """`references` of one resource resolved off the event loop; a failure is a `PinError`
+        naming the resource, each warning is logged against it."""
         try:
             resolved = await run_blocking(self.resolver.resolve_many, references, platform)
         except BatchResolutionError as error:
@@ -123,8 +138,7 @@ class ImagePinner:
         for reference, image in resolved.items():
             if image.warning:
                 pulumi.log.warn(f"{args.type_} {args.name!r}: {reference}: {image.warning}")
-        mapping = {reference: image.repo_digest for reference, image in resolved.items()}
-        return replace_images(revealed, list(paths), mapping)
+        return resolved
 
     def _report_unpinned(
         self,
