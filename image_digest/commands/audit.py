@@ -33,7 +33,13 @@ from dataclasses import dataclass
 
 from image_digest.audit import Document, Finding, UnreadableInputError, read_document, tags_in
 from image_digest.commands.options import add_registry_options, read_only_lookup
-from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, error, note
+from image_digest.commands.report import (
+    EXIT_FAILED,
+    EXIT_OK,
+    error,
+    note,
+    read_each,
+)
 from image_digest.errors import DigestError
 from image_digest.names.resolved import ResolvedImage
 
@@ -74,7 +80,9 @@ class Row:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    documents = _read_all(args.files)
+    documents = read_each(
+        args.files, read_document, UnreadableInputError, nothing="nothing was audited"
+    )
     patterns = tuple(args.allow)
     rows = [
         Row(document, finding, finding.allowed_by(patterns))
@@ -95,21 +103,6 @@ def run_audit(args: argparse.Namespace) -> int:
             error(row.error)
     _summary(documents, rows, failing)
     return EXIT_FAILED if failing else EXIT_OK
-
-
-def _read_all(paths: list[str]) -> list[Document]:
-    """Every file, or a usage error naming each one that cannot be audited (all of them)."""
-    documents: list[Document] = []
-    problems: list[str] = []
-    for path in paths:
-        try:
-            documents.append(read_document(path))
-        except UnreadableInputError as exc:
-            problems.append(str(exc))
-    if problems:
-        problems[-1] += " (nothing was audited)"
-        raise UsageError(*problems)
-    return documents
 
 
 def _suggest(args: argparse.Namespace, rows: list[Row]) -> None:

@@ -37,13 +37,13 @@ import json
 
 from image_digest.audit.comparison import Comparison, RepositoryDiff, compare
 from image_digest.audit.deployed import Deployment, read_deployment
-from image_digest.commands.report import EXIT_FAILED, EXIT_OK, UsageError, note
+from image_digest.commands.report import EXIT_FAILED, EXIT_OK, note, read_each
 
 SCHEMA_VERSION = 1
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    a, b = _read_both(args.a, args.b)
+    a, b = read_each([args.a, args.b], read_deployment, ValueError, nothing="nothing was compared")
     comparison = compare(a, b)
     if args.json:
         print(json.dumps(as_json(comparison), indent=2))
@@ -114,21 +114,6 @@ def as_json(comparison: Comparison) -> dict[str, object]:
         "repositories": [row.as_dict() for row in comparison.repositories],
         "counts": comparison.counts(),
     }
-
-
-def _read_both(a: str, b: str) -> tuple[Deployment, Deployment]:
-    """Both files, or a usage error naming each one that cannot be read (both of them)."""
-    read: list[Deployment] = []
-    problems: list[str] = []
-    for path in (a, b):
-        try:
-            read.append(read_deployment(path))
-        except ValueError as exc:
-            problems.append(str(exc))
-    if problems:
-        problems[-1] += " (nothing was compared)"
-        raise UsageError(*problems)
-    return read[0], read[1]
 
 
 def _repositories(n: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from image_digest.errors import DigestError, LockError
 from image_digest.names.provenance import REVISION_LABEL, Provenance, compare_url, repository_url
@@ -13,11 +14,35 @@ from image_digest.names.resolved import ResolvedImage
 from image_digest.pinning.lockfile import DEFAULT_LOCK_NAME, LockFile
 from image_digest.resolver import LOCK_ENV
 
+T = TypeVar("T")
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_DRIFT = 1
 EXIT_USAGE = 2
 EXIT_UNCHECKED = 3
+
+
+def read_each(
+    paths: Sequence[str],
+    read: Callable[[str], T],
+    refused: type[Exception],
+    *,
+    nothing: str,
+) -> list[T]:
+    """Every file read, or a usage error with one line for each that `read` refuses (all of
+    them, so one run shows every bad input), the last saying what was not done."""
+    read_files: list[T] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            read_files.append(read(path))
+        except refused as exc:
+            problems.append(str(exc))
+    if problems:
+        problems[-1] += f" ({nothing})"
+        raise UsageError(*problems)
+    return read_files
 
 
 def all_pinned(
